@@ -1,0 +1,360 @@
+namespace Kuorum.Raft;
+
+/// <summary>
+/// One Raft node as a pure, deterministic state machine (model: etcd-io/raft's RawNode). It does no I/O, starts
+/// no threads and reads no clock: time advances by <see cref="Tick"/>, messages arrive by <see cref="Step"/>, and
+/// everything the node wants done comes out of <see cref="GetReady"/>, whose obligations the driver must honour
+/// before calling <see cref="Advance"/>. Not thread-safe: one driver loop owns it.
+/// </summary>
+public sealed partial class RaftNode
+{
+    /// <summary>No node: no leader known, no vote cast.</summary>
+    public const long None = 0;
+
+    private readonly RaftConfig _config;
+    private readonly RaftLog _log;
+    private readonly Dictionary<long, Progress> _progress = [];
+    private readonly Dictionary<long, bool> _votes = [];
+    private List<Message> _messages = [];
+    private List<ReadState> _readStates = [];
+
+    private int _electionElapsed;
+    private int _heartbeatElapsed;
+    private int _randomizedElectionTimeout;
+
+    // Local clock in ticks since this node started; only compared with itself (leader lease).
+    private long _now;
+
+    // After a (re)start the node may have acknowledged a leader just before it crashed: refuse votes for an
+    // election timeout so that leader's lease stays sound.
+    private int _voteGuardTicks;
+
+    private HardState _persistedHardState;
+    private SoftState _reportedSoftState = new(None, RaftRole.Follower);
+    private Membership _membership;
+    private ISnapshotReader? _snapshotData;
+    private ReceivedSnapshot? _snapshotToInstall;
+
+    /// <summary>Starts a node from what its storage holds (use <see cref="RaftStorageState.Empty"/> for a node that joins).</summary>
+    public RaftNode(RaftConfig config, RaftStorageState state)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(state);
+        config.Validate();
+        if (state.Snapshot.Index > 0 && state.SnapshotData is null)
+        {
+            throw new ArgumentException($"snapshot at index {state.Snapshot.Index} needs its data", nameof(state));
+        }
+
+        _config = config;
+        _log = new RaftLog(state.Snapshot);
+        _log.LoadPersisted(state.Entries, state.HardState.Commit);
+        _log.AppliedTo(Math.Clamp(state.Applied, _log.Applied, _log.Committed));
+        _snapshotData = state.SnapshotData;
+        _membership = _log.Membership;
+        Term = state.HardState.Term;
+        Vote = state.HardState.Vote;
+        _persistedHardState = state.HardState with { Commit = _log.Committed };
+        BecomeFollower(Term, None);
+        _voteGuardTicks = config.CheckQuorum ? config.ElectionTicks : 0;
+    }
+
+    /// <summary>
+    /// Starts a node of a brand-new cluster whose voters are <paramref name="voters"/>. Every founding member must be
+    /// given the same list: the membership is written as identical, already committed entries of term 1 in each log.
+    /// </summary>
+    public static RaftNode Bootstrap(RaftConfig config, IReadOnlyCollection<long> voters)
+    {
+        ArgumentNullException.ThrowIfNull(voters);
+        if (voters.Count == 0 || !voters.Contains(config.Id) || voters.Distinct().Count() != voters.Count)
+        {
+            throw new ArgumentException($"bootstrap voters must be distinct and include this node ({config.Id}); got [{string.Join(",", voters)}]", nameof(voters));
+        }
+
+        var node = new RaftNode(config, RaftStorageState.Empty);
+        node.Term = 1;
+        var index = 0L;
+        foreach (var id in voters.Order())
+        {
+            node._log.AppendNew(new Entry(++index, 1, EntryType.ConfChange, new ConfChange(ConfChangeType.AddLearner, id).Encode()));
+            node._log.AppendNew(new Entry(++index, 1, EntryType.ConfChange, new ConfChange(ConfChangeType.PromoteLearner, id).Encode()));
+        }
+
+        node._log.CommitTo(index);
+        node.SyncMembership();
+        return node;
+    }
+
+    /// <summary>This node's id.</summary>
+    public long Id => _config.Id;
+
+    /// <summary>Current term; as leader, the fencing token of this leadership.</summary>
+    public long Term { get; private set; }
+
+    /// <summary>Whom this node voted for in <see cref="Term"/>.</summary>
+    public long Vote { get; private set; }
+
+    /// <summary>The leader this node follows, or <see cref="None"/>.</summary>
+    public long LeaderId { get; private set; }
+
+    /// <summary>This node's role.</summary>
+    public RaftRole Role { get; private set; }
+
+    /// <summary>Highest index known committed.</summary>
+    public long CommitIndex => _log.Committed;
+
+    /// <summary>Highest index applied (as acknowledged by <see cref="Advance"/>).</summary>
+    public long AppliedIndex => _log.Applied;
+
+    /// <summary>Index of the last entry in the log.</summary>
+    public long LastIndex => _log.LastIndex;
+
+    /// <summary>Membership in force: that of the newest membership entry in the log, committed or not.</summary>
+    public Membership Membership => _log.Membership;
+
+    /// <summary>The member this leader is handing leadership to, or <see cref="None"/>.</summary>
+    public long LeadTransferee { get; private set; }
+
+    /// <summary>Test-only fault: commit entries of earlier terms by counting replicas (violates Raft §5.4.2 / Figure 8).</summary>
+    internal bool UnsafeCommitEarlierTermsByCounting { get; set; }
+
+    /// <summary>Advances the node's clock by one tick: elections, heartbeats, check-quorum and transfers time out here.</summary>
+    public void Tick()
+    {
+        _now++;
+        if (_voteGuardTicks > 0)
+        {
+            _voteGuardTicks--;
+        }
+
+        if (Role == RaftRole.Leader)
+        {
+            TickLeader();
+        }
+        else
+        {
+            TickElection();
+        }
+    }
+
+    /// <summary>
+    /// Feeds a message from a peer. Messages not addressed to this node, from itself, or malformed are ignored:
+    /// peer input can never corrupt the node.
+    /// </summary>
+    public void Step(Message message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (message.To != Id || message.From == Id || message.From <= 0)
+        {
+            return;
+        }
+
+        if (message.Term > Term)
+        {
+            if (!StepHigherTerm(message))
+            {
+                return;
+            }
+        }
+        else if (message.Term < Term)
+        {
+            StepLowerTerm(message);
+            return;
+        }
+
+        switch (message.Type)
+        {
+            case MessageType.PreVote or MessageType.Vote:
+                HandleVoteRequest(message);
+                break;
+            case var _ when Role == RaftRole.Leader:
+                StepLeader(message);
+                break;
+            case var _ when Role is RaftRole.Candidate or RaftRole.PreCandidate:
+                StepCandidate(message);
+                break;
+            default:
+                StepFollower(message);
+                break;
+        }
+    }
+
+    /// <summary>Proposes application data; on success wait for it among committed entries at the returned index.</summary>
+    public ProposalResult Propose(ReadOnlyMemory<byte> data) => ProposeBatch([data]);
+
+    /// <summary>Proposes several entries at once; the returned index is the last one's (they are consecutive).</summary>
+    public ProposalResult ProposeBatch(IReadOnlyList<ReadOnlyMemory<byte>> batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Count == 0 || batch.Any(d => d.IsEmpty))
+        {
+            return ProposalResult.Refused(ProposalStatus.Invalid, LeaderId,
+                "a proposal needs at least one entry and no empty entry (empty entries are reserved for leader no-ops)");
+        }
+
+        if (RefuseLeaderRequest() is { } refused)
+        {
+            return refused;
+        }
+
+        var bytes = batch.Sum(d => (long)d.Length + Entry.HeaderBytes);
+        if (_uncommittedBytes > 0 && _uncommittedBytes + bytes > _config.MaxUncommittedBytes)
+        {
+            return ProposalResult.Refused(ProposalStatus.Overloaded, Id,
+                $"{_uncommittedBytes} uncommitted bytes; the limit is {_config.MaxUncommittedBytes}");
+        }
+
+        foreach (var data in batch)
+        {
+            AppendAsLeader(EntryType.Normal, data);
+        }
+
+        BroadcastAppend();
+        return ProposalResult.Accepted(_log.LastIndex, Term);
+    }
+
+    /// <summary>Forces this node to campaign now, as if its election timeout had passed.</summary>
+    public void Campaign()
+    {
+        if (Role != RaftRole.Leader && Promotable)
+        {
+            StartElection(_config.PreVote ? ElectionKind.PreVote : ElectionKind.Vote);
+        }
+    }
+
+    /// <summary>Lets the node discard its log up to <paramref name="index"/> (applied) after the application snapshotted its state there.</summary>
+    public SnapshotMetadata Compact(long index, ISnapshotReader data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var metadata = _log.CompactTo(index);
+        _snapshotData = data;
+        return metadata;
+    }
+
+    /// <summary>True when <see cref="GetReady"/> has something to hand over.</summary>
+    public bool HasReady =>
+        new SoftState(LeaderId, Role) != _reportedSoftState
+        || CurrentHardState != _persistedHardState
+        || _log.Persisted < _log.LastIndex
+        || _snapshotToInstall is not null
+        || _messages.Count > 0
+        || _log.HasNextToApply
+        || _readStates.Count > 0;
+
+    /// <summary>Takes the work accumulated since the last <see cref="Advance"/>; see <see cref="Ready"/> for what the driver must do with it.</summary>
+    public Ready GetReady()
+    {
+        var soft = new SoftState(LeaderId, Role);
+        SoftState? softChanged = soft != _reportedSoftState ? soft : null;
+        _reportedSoftState = soft;
+        var hard = CurrentHardState;
+        var ready = new Ready(
+            softChanged,
+            hard != _persistedHardState ? hard : null,
+            _snapshotToInstall,
+            _log.Unpersisted(),
+            _messages,
+            _log.NextToApply(_config.MaxApplyBytesPerReady),
+            _readStates);
+        _snapshotToInstall = null;
+        _messages = [];
+        _readStates = [];
+        return ready;
+    }
+
+    /// <summary>Tells the node the driver has persisted, sent and applied what <paramref name="ready"/> held.</summary>
+    public void Advance(Ready ready)
+    {
+        ArgumentNullException.ThrowIfNull(ready);
+        if (ready.Entries.Count > 0)
+        {
+            var last = ready.Entries[^1];
+            if (_log.MatchTerm(last.Index, last.Term))
+            {
+                _log.PersistedTo(last.Index);
+            }
+        }
+
+        if (ready.HardState is { } hard)
+        {
+            _persistedHardState = hard;
+        }
+
+        if (ready.CommittedEntries.Count > 0 && ready.CommittedEntries[^1].Index > _log.Applied)
+        {
+            _log.AppliedTo(ready.CommittedEntries[^1].Index);
+        }
+
+        if (Role == RaftRole.Leader)
+        {
+            // The leader's own copy counts towards a quorum only once durable.
+            _progress[Id].MaybeUpdate(_log.Persisted);
+            MaybeCommitAndBroadcast();
+        }
+    }
+
+    /// <summary>A point-in-time view of the node.</summary>
+    public RaftStatus Status() => new(
+        Id, Term, Vote, Role, LeaderId, _log.Committed, _log.Applied, _log.LastIndex, _log.Snapshot.Index,
+        _log.Membership, LeadTransferee,
+        Role == RaftRole.Leader
+            ? _progress.OrderBy(p => p.Key)
+                .Select(p => new MemberProgress(p.Key, _log.Membership.Voters.Contains(p.Key), p.Value.Match, p.Value.Next, p.Value.State, p.Value.RecentActive))
+                .ToList()
+            : []);
+
+    private HardState CurrentHardState => new(Term, Vote, _log.Committed);
+
+    private bool Promotable => _log.Membership.Voters.Contains(Id);
+
+    private void Send(Message message) => _messages.Add(message);
+
+    private ProposalResult? RefuseLeaderRequest()
+    {
+        if (Role != RaftRole.Leader)
+        {
+            return ProposalResult.Refused(ProposalStatus.NotLeader, LeaderId,
+                LeaderId == None ? "no leader is known" : $"node {LeaderId} is the leader");
+        }
+
+        return LeadTransferee != None
+            ? ProposalResult.Refused(ProposalStatus.TransferInProgress, Id, $"leadership is being transferred to node {LeadTransferee}")
+            : null;
+    }
+
+    // Keeps the leader's progress table in step with the membership the log implies.
+    private void SyncMembership()
+    {
+        var current = _log.Membership;
+        if (ReferenceEquals(current, _membership))
+        {
+            return;
+        }
+
+        _membership = current;
+        if (Role != RaftRole.Leader)
+        {
+            return;
+        }
+
+        foreach (var id in current.All)
+        {
+            if (!_progress.ContainsKey(id))
+            {
+                _progress[id] = NewProgress();
+            }
+        }
+
+        foreach (var id in _progress.Keys.Where(id => id != Id && !current.Contains(id)).ToList())
+        {
+            _progress.Remove(id);
+        }
+
+        if (LeadTransferee != None && !current.Voters.Contains(LeadTransferee))
+        {
+            LeadTransferee = None;
+        }
+    }
+
+    private Progress NewProgress() => new(_log.LastIndex + 1, _config.MaxInflightMessages, _config.MaxInflightBytes);
+}

@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Kuorum.Simulation.Linearizability;
+
+/// <summary>
+/// Decides whether a key-value history is linearizable, in the style of Porcupine: the history is
+/// split by key (linearizability is compositional, so each register can be checked alone) and each
+/// partition is searched with Lowe's memoized just-in-time linearization algorithm.
+/// </summary>
+public static class LinearizabilityChecker
+{
+    // Bounds on explanation length: long histories would otherwise produce unreadable reports.
+    private const int MaxPrefixLines = 20;
+    private const int MaxCandidateLines = 20;
+
+    /// <summary>
+    /// Checks the whole history; keys are independent registers whose initial value is absent (null).
+    /// </summary>
+    /// <param name="history">The operations, in any order.</param>
+    /// <param name="budget">
+    /// Wall-clock budget for the whole check, or <see cref="Timeout.InfiniteTimeSpan"/>. When it runs
+    /// out the result is inconclusive: linearizable with <see cref="LinearizabilityResult.TimedOut"/> set.
+    /// </param>
+    public static LinearizabilityResult Check(IReadOnlyList<KvOperation> history, TimeSpan budget)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        if (budget <= TimeSpan.Zero && budget != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(budget), budget, "The budget must be positive or infinite.");
+        }
+
+        var deadline = Deadline(budget);
+        var partitions = Partition(history);
+        var keys = partitions.Keys.Order(StringComparer.Ordinal).ToList();
+        for (var i = 0; i < keys.Count; i++)
+        {
+            var key = keys[i];
+            var operations = partitions[key];
+            var outcome = new PartitionSearch(operations).Run(deadline);
+            switch (outcome.Verdict)
+            {
+                case PartitionSearch.Verdict.NotLinearizable:
+                    return new LinearizabilityResult(false, false, key, Explain(key, operations, outcome));
+                case PartitionSearch.Verdict.TimedOut:
+                    return new LinearizabilityResult(
+                        true,
+                        true,
+                        null,
+                        $"Inconclusive: the budget of {budget} ran out while checking key {Quote(key)} "
+                        + $"({operations.Count} operations); {i} of {keys.Count} keys were linearizable.");
+                case PartitionSearch.Verdict.Linearizable:
+                default:
+                    break;
+            }
+        }
+
+        return new LinearizabilityResult(
+            true,
+            false,
+            null,
+            $"Linearizable: {history.Count} operations over {keys.Count} keys.");
+    }
+
+    private static Dictionary<string, List<KvOperation>> Partition(IReadOnlyList<KvOperation> history)
+    {
+        var partitions = new Dictionary<string, List<KvOperation>>(StringComparer.Ordinal);
+        foreach (var op in history)
+        {
+            ArgumentNullException.ThrowIfNull(op, nameof(history));
+            if (op.ReturnTime < op.CallTime)
+            {
+                throw new ArgumentException($"Operation returns before it is called: {op.Describe()}", nameof(history));
+            }
+
+            // A Get that never returned has no effect and no observed output, so it constrains nothing.
+            if (op is { Kind: KvOperationKind.Get, IsPending: true })
+            {
+                continue;
+            }
+
+            if (!partitions.TryGetValue(op.Key, out var operations))
+            {
+                operations = [];
+                partitions.Add(op.Key, operations);
+            }
+
+            operations.Add(op);
+        }
+
+        return partitions;
+    }
+
+    private static long Deadline(TimeSpan budget)
+    {
+        var now = Stopwatch.GetTimestamp();
+        if (budget == Timeout.InfiniteTimeSpan)
+        {
+            return long.MaxValue;
+        }
+
+        // Computed in floating point so that huge budgets saturate instead of overflowing.
+        var ticks = budget.TotalSeconds * Stopwatch.Frequency;
+        return ticks >= long.MaxValue - now ? long.MaxValue : now + (long)ticks;
+    }
+
+    private static string Explain(string key, List<KvOperation> operations, PartitionSearch.Outcome outcome)
+    {
+        var prefix = outcome.LongestPrefix;
+        var text = new StringBuilder();
+        text.Append($"Key {Quote(key)} is not linearizable ({operations.Count} operations on this key).\n");
+        text.Append($"Longest linearizable prefix: {prefix.Count} of {operations.Count} operations, ")
+            .Append($"leaving the value {Quote(outcome.StateAfterPrefix)}");
+        if (prefix.Count == 0)
+        {
+            text.Append(" (the initial state).\n");
+        }
+        else
+        {
+            text.Append(":\n");
+            var first = Math.Max(0, prefix.Count - MaxPrefixLines);
+            if (first > 0)
+            {
+                text.Append($"  ... ({first} earlier operations omitted)\n");
+            }
+
+            for (var i = first; i < prefix.Count; i++)
+            {
+                text.Append($"  {i + 1}. {operations[prefix[i]].Describe()}\n");
+            }
+        }
+
+        // The operations the search could have placed next: every unplaced one called no later than
+        // the earliest return among unplaced completed operations. None of them fits the state.
+        var placed = new bool[operations.Count];
+        foreach (var index in prefix)
+        {
+            placed[index] = true;
+        }
+
+        var earliestReturn = long.MaxValue;
+        for (var i = 0; i < operations.Count; i++)
+        {
+            if (!placed[i] && operations[i].ReturnTime is { } time)
+            {
+                earliestReturn = Math.Min(earliestReturn, time);
+            }
+        }
+
+        var candidates = Enumerable.Range(0, operations.Count)
+            .Where(i => !placed[i] && operations[i].CallTime <= earliestReturn)
+            .Select(i => operations[i])
+            .OrderBy(op => op.CallTime)
+            .ToList();
+        text.Append("None of these operations could be linearized next:\n");
+        foreach (var op in candidates.Take(MaxCandidateLines))
+        {
+            text.Append($"  - {op.Describe()}\n");
+        }
+
+        if (candidates.Count > MaxCandidateLines)
+        {
+            text.Append($"  ... ({candidates.Count - MaxCandidateLines} more)\n");
+        }
+
+        return text.ToString().TrimEnd('\n');
+    }
+
+    private static string Quote(string? value) => value is null ? "absent" : $"\"{value}\"";
+}
