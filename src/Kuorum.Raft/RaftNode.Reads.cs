@@ -83,7 +83,7 @@ public sealed partial class RaftNode
         }
 
         var membership = _log.Membership;
-        if ((membership.Voters.Count == 1 && membership.Voters.Contains(Id)) || (allowLease && LeaseValid))
+        if ((membership.Voters.Count == 1 && membership.Voters.Contains(Id)) || (allowLease && LeaseValid) || UnsafeReadsWithoutQuorum)
         {
             AnswerRead(read with { Index = _log.Committed });
             return;

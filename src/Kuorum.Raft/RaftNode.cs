@@ -118,6 +118,9 @@ public sealed partial class RaftNode
     /// <summary>Test-only fault: commit entries of earlier terms by counting replicas (violates Raft §5.4.2 / Figure 8).</summary>
     internal bool UnsafeCommitEarlierTermsByCounting { get; set; }
 
+    /// <summary>Test-only fault: answer linearizable reads at once, without confirming leadership with a quorum.</summary>
+    internal bool UnsafeReadsWithoutQuorum { get; set; }
+
     /// <summary>Advances the node's clock by one tick: elections, heartbeats, check-quorum and transfers time out here.</summary>
     public void Tick()
     {

@@ -130,29 +130,8 @@ public static class LinearizabilityChecker
             }
         }
 
-        // The operations the search could have placed next: every unplaced one called no later than
-        // the earliest return among unplaced completed operations. None of them fits the state.
-        var placed = new bool[operations.Count];
-        foreach (var index in prefix)
-        {
-            placed[index] = true;
-        }
-
-        var earliestReturn = long.MaxValue;
-        for (var i = 0; i < operations.Count; i++)
-        {
-            if (!placed[i] && operations[i].ReturnTime is { } time)
-            {
-                earliestReturn = Math.Min(earliestReturn, time);
-            }
-        }
-
-        var candidates = Enumerable.Range(0, operations.Count)
-            .Where(i => !placed[i] && operations[i].CallTime <= earliestReturn)
-            .Select(i => operations[i])
-            .OrderBy(op => op.CallTime)
-            .ToList();
-        text.Append("None of these operations could be linearized next:\n");
+        var candidates = outcome.NextCandidates.Select(i => operations[i]).ToList();
+        text.Append("No linearization continues past that point; the operations that could come next are:\n");
         foreach (var op in candidates.Take(MaxCandidateLines))
         {
             text.Append($"  - {op.Describe()}\n");

@@ -9,6 +9,14 @@ namespace Kuorum.Simulation.Linearizability;
 /// the list), and backtracks when it reaches a return whose call has not been linearized. A memo
 /// of (linearized set, state) pairs prunes configurations that were already explored.
 /// </summary>
+/// <remarks>
+/// Pending operations are optional and concurrent with everything after their call, which makes
+/// the search exponential in their number. Two sound reductions keep that in check:
+/// a pending write of a value nobody else writes that some completed operation observed must have
+/// taken effect before that observer returned, so it becomes mandatory with that return time; and
+/// values no completed operation can observe are all equivalent to the model, so they share one
+/// state and only the latest-called of the interchangeable pending Puts is ever tried.
+/// </remarks>
 internal sealed class PartitionSearch
 {
     public enum Verdict
@@ -18,42 +26,101 @@ internal sealed class PartitionSearch
         TimedOut,
     }
 
-    /// <summary>The verdict plus, on failure, the deepest linearization reached and the state it leaves.</summary>
-    public sealed record Outcome(Verdict Verdict, IReadOnlyList<int> LongestPrefix, string? StateAfterPrefix);
+    /// <summary>
+    /// The verdict plus, on failure, the deepest linearization reached (indices into the
+    /// operations), the value it leaves, and the unplaced operations that could have come next.
+    /// </summary>
+    public sealed record Outcome(
+        Verdict Verdict,
+        IReadOnlyList<int> LongestPrefix,
+        string? StateAfterPrefix,
+        IReadOnlyList<int> NextCandidates);
 
     // Deadline checks read the clock, so only do it every this many (power of two) search steps.
     private const int ClockCheckInterval = 1024;
-    private const int Absent = 0;
 
+    // Model states: interned values, with every value no completed operation can observe folded
+    // into one state because the model cannot tell them apart.
+    private const int Absent = 0;
+    private const int Unobservable = 1;
+
+    private readonly IReadOnlyList<KvOperation> _operations;
     private readonly ModelOp[] _ops;
-    private readonly List<string?> _valueNames = [null];
+    private readonly long[] _returnTimes;
     private readonly ulong[] _opHashes;
     private readonly int[] _next;
     private readonly int[] _prev;
     private readonly int _head;
-    private readonly int _completedCount;
+    private readonly int _mandatoryCount;
 
     /// <param name="operations">One key's operations; pending Gets must already be removed.</param>
     public PartitionSearch(IReadOnlyList<KvOperation> operations)
     {
+        _operations = operations;
         var n = operations.Count;
+        var observable = new HashSet<string>(StringComparer.Ordinal);
+        var writerCounts = new Dictionary<string, int>(StringComparer.Ordinal);
+        var firstObserved = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var op in operations)
+        {
+            if (op is { Kind: KvOperationKind.Get, ReturnTime: { } readAt, Output: { } read })
+            {
+                observable.Add(read);
+                NoteObservation(read, readAt);
+            }
+
+            if (op is { Kind: KvOperationKind.CompareAndSwap, Expected: { } expected })
+            {
+                observable.Add(expected);
+                if (op is { ReturnTime: { } swappedAt, Succeeded: true })
+                {
+                    NoteObservation(expected, swappedAt);
+                }
+            }
+
+            if (op is { Kind: not KvOperationKind.Get, Value: { } written })
+            {
+                writerCounts[written] = writerCounts.GetValueOrDefault(written) + 1;
+            }
+        }
+
         var valueIds = new Dictionary<string, int>(StringComparer.Ordinal);
         _ops = new ModelOp[n];
+        _returnTimes = new long[n];
         _opHashes = new ulong[n];
         for (var i = 0; i < n; i++)
         {
             var op = operations[i];
+            var pending = op.IsPending;
+            var returnTime = op.ReturnTime ?? long.MaxValue;
+            var succeeded = op.Succeeded;
+            if (pending
+                && op is { Kind: not KvOperationKind.Get, Value: { } value }
+                && writerCounts[value] == 1
+                && firstObserved.TryGetValue(value, out var observedAt))
+            {
+                // The only writer of an observed value took effect (successfully, if a swap)
+                // before its first observer returned; the clamp keeps the event list well formed
+                // when the observer returned before this call, which the search then rejects.
+                pending = false;
+                returnTime = Math.Max(op.CallTime, observedAt);
+                succeeded = true;
+            }
+
+            var newValue = Intern(op.Value);
             _ops[i] = new ModelOp(
                 op.Kind,
-                Intern(op.Value),
+                newValue,
                 Intern(op.Expected),
                 Intern(op.Output),
-                op.Succeeded,
-                op.IsPending);
+                succeeded,
+                pending,
+                pending && op.Kind == KvOperationKind.Put && newValue == Unobservable);
+            _returnTimes[i] = returnTime;
             _opHashes[i] = Mix((ulong)i + 1);
-            if (!op.IsPending)
+            if (!pending)
             {
-                _completedCount++;
+                _mandatoryCount++;
             }
         }
 
@@ -68,8 +135,8 @@ internal sealed class PartitionSearch
         // pending returns (time +infinity) come last.
         Array.Sort(order, (a, b) =>
         {
-            var (timeA, rankA) = SortKey(operations, a, n);
-            var (timeB, rankB) = SortKey(operations, b, n);
+            var (timeA, rankA) = SortKey(a);
+            var (timeB, rankB) = SortKey(b);
             var byTime = timeA.CompareTo(timeB);
             return byTime != 0 ? byTime : rankA != rankB ? rankA.CompareTo(rankB) : a.CompareTo(b);
         });
@@ -87,6 +154,9 @@ internal sealed class PartitionSearch
 
         _next[previous] = -1;
 
+        void NoteObservation(string value, long at) =>
+            firstObserved[value] = Math.Min(at, firstObserved.GetValueOrDefault(value, long.MaxValue));
+
         int Intern(string? value)
         {
             if (value is null)
@@ -94,11 +164,15 @@ internal sealed class PartitionSearch
                 return Absent;
             }
 
+            if (!observable.Contains(value))
+            {
+                return Unobservable;
+            }
+
             if (!valueIds.TryGetValue(value, out var id))
             {
-                id = _valueNames.Count;
+                id = valueIds.Count + 2;
                 valueIds.Add(value, id);
-                _valueNames.Add(value);
             }
 
             return id;
@@ -122,22 +196,22 @@ internal sealed class PartitionSearch
 
         var state = Absent;
         ulong linearizedHash = 0;
-        var completedLinearized = 0;
+        var mandatoryLinearized = 0;
         long steps = 0;
         var entry = _next[_head];
 
-        // Once every completed operation is placed, the remaining (pending) ones can simply be
+        // Once every mandatory operation is placed, the remaining (pending) ones can simply be
         // left out, so the history is linearizable.
-        while (completedLinearized < _completedCount)
+        while (mandatoryLinearized < _mandatoryCount)
         {
             if ((++steps & (ClockCheckInterval - 1)) == 0 && Stopwatch.GetTimestamp() > deadlineTimestamp)
             {
-                return new Outcome(Verdict.TimedOut, [], null);
+                return new Outcome(Verdict.TimedOut, [], null, []);
             }
 
             if (entry < n)
             {
-                if (TryStep(_ops[entry], state, out var newState))
+                if (!IsShadowed(entry) && TryStep(_ops[entry], state, out var newState))
                 {
                     var hash = linearizedHash ^ _opHashes[entry];
                     SetBit(linearized, entry);
@@ -150,7 +224,7 @@ internal sealed class PartitionSearch
                         linearizedHash = hash;
                         if (!_ops[entry].Pending)
                         {
-                            completedLinearized++;
+                            mandatoryLinearized++;
                         }
 
                         Lift(entry);
@@ -176,7 +250,8 @@ internal sealed class PartitionSearch
                 // call, so undo the most recent choice and try the next candidate after it.
                 if (depth == 0)
                 {
-                    return new Outcome(Verdict.NotLinearizable, best[..bestDepth], StateAfter(best.AsSpan(0, bestDepth)));
+                    var prefix = best[..bestDepth];
+                    return new Outcome(Verdict.NotLinearizable, prefix, StateAfter(prefix), CandidatesAfter(prefix));
                 }
 
                 depth--;
@@ -186,7 +261,7 @@ internal sealed class PartitionSearch
                 linearizedHash ^= _opHashes[op];
                 if (!_ops[op].Pending)
                 {
-                    completedLinearized--;
+                    mandatoryLinearized--;
                 }
 
                 agreed = Math.Min(agreed, depth);
@@ -195,7 +270,31 @@ internal sealed class PartitionSearch
             }
         }
 
-        return new Outcome(Verdict.Linearizable, [], null);
+        return new Outcome(Verdict.Linearizable, [], null, []);
+    }
+
+    /// <summary>
+    /// True if <paramref name="entry"/> is an interchangeable pending Put and a later-called one is
+    /// also a candidate now. Using the later one instead is never worse: it has the same effect and
+    /// keeps the earlier-called one, usable at every point the later one is, in reserve.
+    /// </summary>
+    private bool IsShadowed(int entry)
+    {
+        if (!_ops[entry].Interchangeable)
+        {
+            return false;
+        }
+
+        // Candidates are the calls ahead of the first return still in the list.
+        for (var node = _next[entry]; node >= 0 && node < _ops.Length; node = _next[node])
+        {
+            if (_ops[node].Interchangeable)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool TryStep(in ModelOp op, int state, out int newState)
@@ -222,25 +321,62 @@ internal sealed class PartitionSearch
         };
     }
 
-    private string? StateAfter(ReadOnlySpan<int> prefix)
+    /// <summary>The actual value (not the model state, which may be folded) the prefix leaves.</summary>
+    private string? StateAfter(int[] prefix)
     {
         var state = Absent;
+        string? value = null;
         foreach (var op in prefix)
         {
-            TryStep(_ops[op], state, out state);
+            TryStep(_ops[op], state, out var newState);
+            var writes = _ops[op].Kind == KvOperationKind.Put
+                || (_ops[op].Kind == KvOperationKind.CompareAndSwap && state == _ops[op].Expected);
+            if (writes)
+            {
+                value = _operations[op].Value;
+            }
+
+            state = newState;
         }
 
-        return _valueNames[state];
+        return value;
     }
 
-    private static (long Time, int Rank) SortKey(IReadOnlyList<KvOperation> operations, int node, int n)
+    /// <summary>
+    /// The unplaced operations the search could have tried next: those called no later than the
+    /// earliest return among unplaced mandatory operations.
+    /// </summary>
+    private int[] CandidatesAfter(int[] prefix)
     {
-        if (node < n)
+        var placed = new bool[_ops.Length];
+        foreach (var op in prefix)
         {
-            return (operations[node].CallTime, 0);
+            placed[op] = true;
         }
 
-        return operations[node - n].ReturnTime is { } time ? (time, 1) : (long.MaxValue, 2);
+        var earliestReturn = long.MaxValue;
+        for (var i = 0; i < _ops.Length; i++)
+        {
+            if (!placed[i] && !_ops[i].Pending)
+            {
+                earliestReturn = Math.Min(earliestReturn, _returnTimes[i]);
+            }
+        }
+
+        return [.. Enumerable.Range(0, _ops.Length)
+            .Where(i => !placed[i] && _operations[i].CallTime <= earliestReturn)
+            .OrderBy(i => _operations[i].CallTime)];
+    }
+
+    private (long Time, int Rank) SortKey(int node)
+    {
+        var n = _ops.Length;
+        if (node < n)
+        {
+            return (_operations[node].CallTime, 0);
+        }
+
+        return (_returnTimes[node - n], _ops[node - n].Pending ? 2 : 1);
     }
 
     private void Lift(int op)
@@ -286,6 +422,16 @@ internal sealed class PartitionSearch
         return x ^ (x >> 31);
     }
 
-    /// <summary>An operation with its values interned to small integers (0 = absent).</summary>
-    private readonly record struct ModelOp(KvOperationKind Kind, int Value, int Expected, int Output, bool Succeeded, bool Pending);
+    /// <summary>
+    /// An operation with values interned to model states. <see cref="Pending"/> means optional;
+    /// <see cref="Interchangeable"/> marks pending Puts of unobservable values.
+    /// </summary>
+    private readonly record struct ModelOp(
+        KvOperationKind Kind,
+        int Value,
+        int Expected,
+        int Output,
+        bool Succeeded,
+        bool Pending,
+        bool Interchangeable);
 }

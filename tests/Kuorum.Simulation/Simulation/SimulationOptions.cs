@@ -1,0 +1,77 @@
+using Kuorum.Raft;
+
+namespace Kuorum.Simulation.Simulation;
+
+/// <summary>A rule deliberately broken, to show the simulation catches it.</summary>
+public enum InjectedBug
+{
+    None,
+
+    /// <summary>The leader commits entries of earlier terms by counting replicas (Raft Figure 8).</summary>
+    CommitEarlierTermsByCounting,
+
+    /// <summary>Storage acknowledges the vote as durable but never writes it: a restarted node can vote twice in a term.</summary>
+    VoteNotPersisted,
+
+    /// <summary>A leader answers linearizable reads without confirming with a quorum that it still leads.</summary>
+    ReadsWithoutQuorum,
+}
+
+/// <summary>The shape of one schedule, drawn from its seed so every schedule explores a different mix of faults.</summary>
+public sealed record SimulationOptions
+{
+    public required ulong Seed { get; init; }
+    public int Nodes { get; init; } = 3;
+    public int Clients { get; init; } = 3;
+    public int Keys { get; init; } = 3;
+    public int FaultTicks { get; init; } = 400;
+
+    /// <summary>Liveness bound: after faults stop, everything must settle within this many ticks.</summary>
+    public int SettleTicks { get; init; } = 300;
+
+    public double DropRate { get; init; }
+    public double DuplicateRate { get; init; }
+    public int MaxDelay { get; init; } = 3;
+    public double CrashRate { get; init; }
+
+    /// <summary>Per tick, the chance the current leader crashes: leader churn is where commit rules break.</summary>
+    public double LeaderCrashRate { get; init; }
+    public double CrashDuringReadyRate { get; init; }
+    public double RestartRate { get; init; } = 0.05;
+    public double PartitionRate { get; init; }
+    public double HealRate { get; init; } = 0.03;
+    public int CompactEvery { get; init; } = 30;
+    public int OperationTimeout { get; init; } = 60;
+    public bool PreVote { get; init; } = true;
+    public bool CheckQuorum { get; init; } = true;
+    public InjectedBug Bug { get; init; }
+
+    public static SimulationOptions ForSeed(ulong seed, InjectedBug bug = InjectedBug.None)
+    {
+        var random = new SeededRandom(seed ^ 0x5EED_0F_5C4ED111UL);
+        var checkQuorum = random.Next(4) != 0;
+        return new SimulationOptions
+        {
+            Seed = seed,
+            Nodes = random.Next(2) == 0 ? 3 : 5,
+            Clients = 2 + random.Next(5),
+            Keys = 1 + random.Next(4),
+            DropRate = random.Next(3) == 0 ? 0 : random.NextDouble() * 0.2,
+            DuplicateRate = random.NextDouble() * 0.05,
+            MaxDelay = 1 + random.Next(6),
+            CrashRate = random.NextDouble() * 0.02,
+            LeaderCrashRate = random.Next(2) == 0 ? 0 : random.NextDouble() * 0.03,
+            CrashDuringReadyRate = random.NextDouble() * 0.01,
+            PartitionRate = random.NextDouble() * 0.03,
+            CompactEvery = 10 + random.Next(60),
+            PreVote = random.Next(4) != 0,
+            CheckQuorum = checkQuorum,
+            Bug = bug,
+        };
+    }
+
+    public override string ToString() =>
+        $"nodes={Nodes} clients={Clients} keys={Keys} drop={DropRate:F3} dup={DuplicateRate:F3} delay<={MaxDelay} " +
+        $"crash={CrashRate:F3} leaderCrash={LeaderCrashRate:F3} crashInReady={CrashDuringReadyRate:F3} partition={PartitionRate:F3} compactEvery={CompactEvery} " +
+        $"preVote={PreVote} checkQuorum={CheckQuorum}{(Bug == InjectedBug.None ? "" : $" bug={Bug}")}";
+}
