@@ -8,6 +8,12 @@ public enum EntryType : byte
 
     /// <summary>An encoded <see cref="ConfChange"/>; it takes effect as soon as it is appended to a log.</summary>
     ConfChange = 1,
+
+    /// <summary>
+    /// The founding voters of a new cluster, all at once (see <see cref="Membership.EncodeBootstrap"/>); only ever the
+    /// first entry of a log, so no node can see a partial founding membership.
+    /// </summary>
+    Bootstrap = 2,
 }
 
 /// <summary>One entry of the replicated log.</summary>
@@ -31,7 +37,10 @@ public sealed record Entry(long Index, long Term, EntryType Type, ReadOnlyMemory
     public override int GetHashCode() => HashCode.Combine(Index, Term, Type, Data.Length);
 
     /// <inheritdoc />
-    public override string ToString() => Type == EntryType.ConfChange
-        ? $"{Index}/{Term} {ConfChange.Decode(Data.Span)}"
-        : $"{Index}/{Term} {(IsNoop ? "noop" : $"{Data.Length}B")}";
+    public override string ToString() => Type switch
+    {
+        EntryType.ConfChange => $"{Index}/{Term} {ConfChange.Decode(Data.Span)}",
+        EntryType.Bootstrap => $"{Index}/{Term} bootstrap",
+        _ => $"{Index}/{Term} {(IsNoop ? "noop" : $"{Data.Length}B")}",
+    };
 }

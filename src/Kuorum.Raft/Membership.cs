@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Collections.Immutable;
 
 namespace Kuorum.Raft;
@@ -71,6 +72,44 @@ public sealed class Membership : IEquatable<Membership>
             ConfChangeType.PromoteLearner => new Membership(Voters.Add(change.NodeId), Learners.Remove(change.NodeId)),
             _ => new Membership(Voters.Remove(change.NodeId), Learners.Remove(change.NodeId)),
         };
+    }
+
+    /// <summary>Encodes the voters as the data of a <see cref="EntryType.Bootstrap"/> entry.</summary>
+    public byte[] EncodeBootstrap()
+    {
+        var bytes = new byte[4 + (8 * Voters.Count)];
+        BinaryPrimitives.WriteInt32LittleEndian(bytes, Voters.Count);
+        var offset = 4;
+        foreach (var id in Voters)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(offset), id);
+            offset += 8;
+        }
+
+        return bytes;
+    }
+
+    /// <summary>Decodes <see cref="EncodeBootstrap"/> data; null when it is not well formed.</summary>
+    public static Membership? DecodeBootstrap(ReadOnlySpan<byte> data)
+    {
+        if (data.Length < 4)
+        {
+            return null;
+        }
+
+        var count = BinaryPrimitives.ReadInt32LittleEndian(data);
+        if (count < 1 || data.Length != 4 + (8 * (long)count))
+        {
+            return null;
+        }
+
+        var voters = new long[count];
+        for (var i = 0; i < count; i++)
+        {
+            voters[i] = BinaryPrimitives.ReadInt64LittleEndian(data[(4 + (8 * i))..]);
+        }
+
+        return voters.All(v => v > 0) && voters.Distinct().Count() == count ? new Membership(voters) : null;
     }
 
     /// <inheritdoc />

@@ -128,6 +128,16 @@ internal sealed class RaftLog
 
     private void TrackMembership(Entry entry)
     {
+        if (entry.Type == EntryType.Bootstrap)
+        {
+            if (entry.Index == 1 && Membership.Voters.IsEmpty && Membership.DecodeBootstrap(entry.Data.Span) is { } founders)
+            {
+                _memberships.Add((entry.Index, founders));
+            }
+
+            return;
+        }
+
         if (entry.Type != EntryType.ConfChange)
         {
             return;

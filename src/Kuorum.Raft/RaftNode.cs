@@ -52,16 +52,21 @@ public sealed partial class RaftNode
         _log.AppliedTo(Math.Clamp(state.Applied, _log.Applied, _log.Committed));
         _snapshotData = state.SnapshotData;
         _membership = _log.Membership;
-        Term = state.HardState.Term;
-        Vote = state.HardState.Vote;
+        // If a crash struck between writing entries and the hard state, the log may hold a later term than the
+        // hard state; no vote in that term ever left (votes leave only once durable), so none is remembered.
+        Term = Math.Max(state.HardState.Term, _log.LastTerm);
+        Vote = Term == state.HardState.Term ? state.HardState.Vote : None;
         _persistedHardState = state.HardState with { Commit = _log.Committed };
         BecomeFollower(Term, None);
-        _voteGuardTicks = config.CheckQuorum ? config.ElectionTicks : 0;
+        // A node that never had a term cannot have acknowledged any leader: no lease to protect.
+        _voteGuardTicks = config.CheckQuorum && state.HardState.Term > 0 ? config.ElectionTicks : 0;
     }
 
     /// <summary>
     /// Starts a node of a brand-new cluster whose voters are <paramref name="voters"/>. Every founding member must be
-    /// given the same list: the membership is written as identical, already committed entries of term 1 in each log.
+    /// given the same list: the membership is written as the same committed <see cref="EntryType.Bootstrap"/> entry
+    /// (index 1, term 1) in each log, and reaches storage through the first <see cref="Ready"/>. A founding member
+    /// that crashes before persisting it restarts empty and receives it from the leader like a joining node.
     /// </summary>
     public static RaftNode Bootstrap(RaftConfig config, IReadOnlyCollection<long> voters)
     {
@@ -73,14 +78,8 @@ public sealed partial class RaftNode
 
         var node = new RaftNode(config, RaftStorageState.Empty);
         node.Term = 1;
-        var index = 0L;
-        foreach (var id in voters.Order())
-        {
-            node._log.AppendNew(new Entry(++index, 1, EntryType.ConfChange, new ConfChange(ConfChangeType.AddLearner, id).Encode()));
-            node._log.AppendNew(new Entry(++index, 1, EntryType.ConfChange, new ConfChange(ConfChangeType.PromoteLearner, id).Encode()));
-        }
-
-        node._log.CommitTo(index);
+        node._log.AppendNew(new Entry(1, 1, EntryType.Bootstrap, new Membership(voters).EncodeBootstrap()));
+        node._log.CommitTo(1);
         node.SyncMembership();
         return node;
     }

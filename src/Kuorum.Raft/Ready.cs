@@ -27,7 +27,9 @@ public readonly record struct ReadState(long Index, long Context);
 /// <see cref="RaftNode.Advance"/>. The driver must honour these obligations, in this order:
 /// <list type="number">
 /// <item><b>Persist</b> <see cref="Snapshot"/> (if any), then <see cref="Entries"/> (replacing every persisted entry at or
-/// after the first one's index) and <see cref="HardState"/> (if any), and wait until they are durable.</item>
+/// after the first one's index), then <see cref="HardState"/> (if any), and wait until they are durable. The order
+/// matters if a crash interrupts the writes: a durable commit index must never point at entries that were not
+/// written, so entries go first.</item>
 /// <item><b>Send</b> <see cref="Messages"/>, only after step 1 completed: a vote or an append acknowledgement must never
 /// leave before the state it promises is on disk.</item>
 /// <item><b>Apply</b> <see cref="Snapshot"/> (if any) and then <see cref="CommittedEntries"/> to the state machine, in index

@@ -24,6 +24,7 @@ public sealed class Simulator
     private readonly Queue<string> _trace = new();
     private readonly bool _traceMessages;
     private readonly Dictionary<long, SoftState> _lastSoftState = [];
+    private readonly List<(long Index, long Term, ulong Hash, SimOperation Operation)> _acknowledgedWrites = [];
 
     private long _now;
     private long _clock;
@@ -83,6 +84,7 @@ public sealed class Simulator
             }
 
             CheckConverged();
+            CheckAcknowledgedWrites();
         }
         catch (SafetyViolationException e)
         {
@@ -500,6 +502,7 @@ public sealed class Simulator
 
             if (applied is { } a && a.Command.OperationId == operation.Id)
             {
+                _acknowledgedWrites.Add((entry.Index, entry.Term, SafetyChecker.Hash(entry), operation));
                 Finish(client, operation.Complete(++_clock, null, a.Applied), $"return {operation} -> {(a.Applied ? "ok" : "cas failed")} at {entry.Index}");
             }
             else
@@ -585,6 +588,24 @@ public sealed class Simulator
         return _nodes.All(n => n.AliveRaft.LeaderId == leader.Id && n.AliveRaft.Term == leader.Term
                 && n.AliveKv.AppliedIndex == leader.LastIndex && leader.CommitIndex == leader.LastIndex)
             && _completedSinceSettle.All(c => c > 0);
+    }
+
+    // No acknowledged write lost: every write a client saw succeed is, after settling, the entry every node
+    // applied at its index.
+    private void CheckAcknowledgedWrites()
+    {
+        foreach (var (index, term, hash, operation) in _acknowledgedWrites)
+        {
+            if (_checker.AppliedAt(index) != (term, hash))
+            {
+                throw new SafetyViolationException($"acknowledged write lost: {operation} was applied at {index}/{term}, which now holds another entry");
+            }
+
+            if (_nodes.FirstOrDefault(n => n.AliveKv.AppliedIndex < index) is { } behind)
+            {
+                throw new SafetyViolationException($"acknowledged write lost: {operation} at {index} is not applied on n{behind.Id} after settling");
+            }
+        }
     }
 
     private void CheckConverged()

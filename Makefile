@@ -1,0 +1,44 @@
+# The front door: every build, test and tool runs from here.
+SHELL := /bin/bash
+.DEFAULT_GOAL := test
+
+CONFIGURATION ?= Release
+RESULTS := artifacts/test-results
+DOTNET := dotnet
+DOTNET_FLAGS := -c $(CONFIGURATION) --nologo
+RUN_FLAGS := -c $(CONFIGURATION)
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_NOLOGO := 1
+export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
+
+# make sim: SEEDS schedules from START; SEED replays one schedule with its full trace; BUG injects a broken rule.
+SEEDS ?= 1000
+START ?= 1
+SEED ?=
+BUG ?=
+
+.PHONY: build test sim bench clean
+
+build:
+	$(DOTNET) build Operator.sln $(DOTNET_FLAGS)
+
+# Runs every test project; the last line is "N passed, N failed" (", N skipped" when any are).
+test: build
+	@rm -rf $(RESULTS); mkdir -p $(RESULTS)
+	@set +e; \
+	$(DOTNET) test Operator.sln $(DOTNET_FLAGS) --no-build --logger trx --results-directory $(RESULTS); \
+	status=$$?; \
+	tests/tools/trx-summary.sh $(RESULTS) $$status | tail -n 1 > $(RESULTS)/summary.txt; \
+	cat $(RESULTS)/summary.txt; \
+	exit $$status
+
+sim:
+	$(DOTNET) run --project tests/Kuorum.Simulation $(RUN_FLAGS) -- \
+	  $(if $(SEED),--seed $(SEED),--seeds $(SEEDS) --start $(START)) $(if $(BUG),--bug $(BUG))
+
+bench:
+	$(DOTNET) run --project tests/Kuorum.Benchmarks $(RUN_FLAGS) -- --artifacts artifacts/bench
+
+clean:
+	rm -rf artifacts
+	$(DOTNET) clean Operator.sln $(DOTNET_FLAGS)

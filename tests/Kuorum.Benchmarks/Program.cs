@@ -1,0 +1,29 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Exporters.Json;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+
+// make bench: every benchmark, a table on the console, and the JSON results under --artifacts (default artifacts/bench).
+var arguments = args.ToList();
+var artifacts = "artifacts/bench";
+var at = arguments.IndexOf("--artifacts");
+if (at >= 0 && at + 1 < arguments.Count)
+{
+    artifacts = arguments[at + 1];
+    arguments.RemoveRange(at, 2);
+}
+
+if (!arguments.Contains("--filter"))
+{
+    arguments.AddRange(["--filter", "*"]);
+}
+
+var config = DefaultConfig.Instance
+    .AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(10).WithLaunchCount(1))
+    .AddExporter(JsonExporter.Full)
+    .WithArtifactsPath(Path.GetFullPath(artifacts));
+var summaries = BenchmarkSwitcher.FromAssembly(typeof(Kuorum.Benchmarks.RaftCoreBenchmarks).Assembly).Run([.. arguments], config);
+foreach (var summary in summaries)
+{
+    Console.WriteLine($"results: {Path.Combine(summary.ResultsDirectoryPath, summary.Title + "-report-full.json")}");
+}
