@@ -36,6 +36,9 @@ public sealed class RaftConfig
     /// <summary>Bytes of committed entries handed to the application in one Ready (at least one entry).</summary>
     public long MaxApplyBytesPerReady { get; init; } = 64L << 20;
 
+    /// <summary>A learner is caught up enough to promote when it replicates and lags the commit index by at most this many entries.</summary>
+    public long MaxPromotionLag { get; init; } = 1000;
+
     /// <summary>Bytes per InstallSnapshot chunk.</summary>
     public int SnapshotChunkBytes { get; init; } = 1 << 20;
 
@@ -59,6 +62,7 @@ public sealed class RaftConfig
             $"must be at least {nameof(MaxAppendBytes)} ({MaxAppendBytes}); got {MaxInflightBytes}");
         Require(MaxUncommittedBytes >= 1, nameof(MaxUncommittedBytes), $"must be positive; got {MaxUncommittedBytes}");
         Require(MaxApplyBytesPerReady >= 1, nameof(MaxApplyBytesPerReady), $"must be positive; got {MaxApplyBytesPerReady}");
+        Require(MaxPromotionLag >= 0, nameof(MaxPromotionLag), $"must be zero or more; got {MaxPromotionLag}");
         Require(SnapshotChunkBytes >= 1, nameof(SnapshotChunkBytes), $"must be positive; got {SnapshotChunkBytes}");
         Require(Random is not null, nameof(Random), "must be set (a seeded IRandomSource)");
     }

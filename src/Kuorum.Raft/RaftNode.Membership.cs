@@ -5,7 +5,8 @@ public sealed partial class RaftNode
 {
     /// <summary>
     /// Proposes a membership change. Refused unless this node leads, has committed an entry of its term, and
-    /// every earlier change is committed; a learner is promoted only once it has caught up with the commit index.
+    /// every earlier change is committed; a learner is promoted only once it replicates within
+    /// <see cref="RaftConfig.MaxPromotionLag"/> entries of the commit index.
     /// The change takes effect on each node as soon as it is appended to its log.
     /// </summary>
     public ProposalResult ProposeConfChange(ConfChange change)
@@ -32,10 +33,12 @@ public sealed partial class RaftNode
             return ProposalResult.Refused(ProposalStatus.Invalid, Id, error);
         }
 
-        if (change.Type == ConfChangeType.PromoteLearner && _progress[change.NodeId].Match < _log.Committed)
+        if (change.Type == ConfChangeType.PromoteLearner
+            && _progress[change.NodeId] is var learner
+            && (learner.State != ReplicationState.Replicate || learner.Match < _log.Committed - _config.MaxPromotionLag))
         {
             return ProposalResult.Refused(ProposalStatus.Busy, Id,
-                $"learner {change.NodeId} has not caught up: it holds up to {_progress[change.NodeId].Match}, commit is {_log.Committed}");
+                $"learner {change.NodeId} has not caught up: it holds up to {learner.Match} ({learner.State}), commit is {_log.Committed}, allowed lag {_config.MaxPromotionLag}");
         }
 
         AppendAsLeader(EntryType.ConfChange, change.Encode());

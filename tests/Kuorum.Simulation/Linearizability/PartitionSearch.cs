@@ -11,11 +11,18 @@ namespace Kuorum.Simulation.Linearizability;
 /// </summary>
 /// <remarks>
 /// Pending operations are optional and concurrent with everything after their call, which makes
-/// the search exponential in their number. Two sound reductions keep that in check:
-/// a pending write of a value nobody else writes that some completed operation observed must have
-/// taken effect before that observer returned, so it becomes mandatory with that return time; and
-/// values no completed operation can observe are all equivalent to the model, so they share one
-/// state and only the latest-called of the interchangeable pending Puts is ever tried.
+/// the search exponential in their number. Two sound reductions keep that in check.
+/// <list type="bullet">
+/// <item>A pending write of a value nobody else writes that a completed operation observed must
+/// have taken effect before that observer returned, so it becomes mandatory with that return time.</item>
+/// <item>Values no operation can observe (no Get reads them, no swap expects them) are all the same
+/// to the model, so they share one state, "unobservable". In that state every completed Get and
+/// successful swap is impossible, so writing it only ever helps a completed failed swap whose
+/// expected value is the current state. A pending write of an unobservable value (an "enabler") is
+/// therefore only placed directly before such a swap, as one step, and of the enablers available
+/// the least flexible one is used: a pending swap expecting the current state, else a pending Put,
+/// latest call first. Any linearization can be rearranged into that form.</item>
+/// </list>
 /// </remarks>
 internal sealed class PartitionSearch
 {
@@ -39,8 +46,7 @@ internal sealed class PartitionSearch
     // Deadline checks read the clock, so only do it every this many (power of two) search steps.
     private const int ClockCheckInterval = 1024;
 
-    // Model states: interned values, with every value no completed operation can observe folded
-    // into one state because the model cannot tell them apart.
+    // Model states are interned values; 0 and 1 are reserved.
     private const int Absent = 0;
     private const int Unobservable = 1;
 
@@ -115,7 +121,7 @@ internal sealed class PartitionSearch
                 Intern(op.Output),
                 succeeded,
                 pending,
-                pending && op.Kind == KvOperationKind.Put && newValue == Unobservable);
+                pending && newValue == Unobservable);
             _returnTimes[i] = returnTime;
             _opHashes[i] = Mix((ulong)i + 1);
             if (!pending)
@@ -184,13 +190,18 @@ internal sealed class PartitionSearch
         var n = _ops.Length;
         var linearized = new ulong[Math.Max(1, (n + 63) >> 6)];
         var visited = new VisitedSet(linearized.Length);
+
+        // One frame per search step: the operation placed, the enabler placed just before it (or
+        // -1), and the state before both.
         var stackOps = new int[n];
+        var stackEnablers = new int[n];
         var stackStates = new int[n];
         var depth = 0;
 
         // The deepest stack seen, kept for the failure explanation. The stack only changes at its
         // top, so best[0..agreed) is known to equal the stack and only the rest is copied.
-        var best = new int[n];
+        var bestOps = new int[n];
+        var bestEnablers = new int[n];
         var bestDepth = 0;
         var agreed = 0;
 
@@ -209,108 +220,153 @@ internal sealed class PartitionSearch
                 return new Outcome(Verdict.TimedOut, [], null, []);
             }
 
-            if (entry < n)
-            {
-                if (!IsShadowed(entry) && TryStep(_ops[entry], state, out var newState))
-                {
-                    var hash = linearizedHash ^ _opHashes[entry];
-                    SetBit(linearized, entry);
-                    if (visited.TryAdd(hash ^ Mix((ulong)newState + 0x9E3779B97F4A7C15UL), newState, linearized))
-                    {
-                        stackOps[depth] = entry;
-                        stackStates[depth] = state;
-                        depth++;
-                        state = newState;
-                        linearizedHash = hash;
-                        if (!_ops[entry].Pending)
-                        {
-                            mandatoryLinearized++;
-                        }
-
-                        Lift(entry);
-                        if (depth > bestDepth)
-                        {
-                            Array.Copy(stackOps, agreed, best, agreed, depth - agreed);
-                            bestDepth = depth;
-                            agreed = depth;
-                        }
-
-                        entry = _next[_head];
-                        continue;
-                    }
-
-                    ClearBit(linearized, entry);
-                }
-
-                entry = _next[entry];
-            }
-            else
+            if (entry >= n)
             {
                 // A return whose call is not linearized: everything after it is too late for that
-                // call, so undo the most recent choice and try the next candidate after it.
+                // call, so undo the most recent step and try the next candidate after it.
                 if (depth == 0)
                 {
-                    var prefix = best[..bestDepth];
+                    var prefix = Flatten(bestOps, bestEnablers, bestDepth);
                     return new Outcome(Verdict.NotLinearizable, prefix, StateAfter(prefix), CandidatesAfter(prefix));
                 }
 
                 depth--;
+                agreed = Math.Min(agreed, depth);
                 var op = stackOps[depth];
+                var placedEnabler = stackEnablers[depth];
                 state = stackStates[depth];
-                ClearBit(linearized, op);
-                linearizedHash ^= _opHashes[op];
-                if (!_ops[op].Pending)
+                Unplace(op);
+                if (placedEnabler >= 0)
                 {
-                    mandatoryLinearized--;
+                    Unplace(placedEnabler);
                 }
 
-                agreed = Math.Min(agreed, depth);
-                Unlift(op);
                 entry = _next[op];
+                continue;
             }
+
+            var enabler = -1;
+            var accepted = Accepts(_ops[entry], state);
+            if (!accepted && _ops[entry] is { Kind: KvOperationKind.CompareAndSwap, Pending: false, Succeeded: false })
+            {
+                enabler = FindEnabler(state);
+                accepted = enabler >= 0;
+            }
+
+            if (accepted)
+            {
+                var newState = Apply(_ops[entry], enabler >= 0 ? Unobservable : state);
+                var hash = linearizedHash ^ _opHashes[entry] ^ (enabler >= 0 ? _opHashes[enabler] : 0);
+                SetBit(linearized, entry);
+                if (enabler >= 0)
+                {
+                    SetBit(linearized, enabler);
+                }
+
+                if (visited.TryAdd(hash ^ Mix((ulong)newState + 0x9E3779B97F4A7C15UL), newState, linearized))
+                {
+                    stackOps[depth] = entry;
+                    stackEnablers[depth] = enabler;
+                    stackStates[depth] = state;
+                    depth++;
+                    state = newState;
+                    linearizedHash = hash;
+                    if (enabler >= 0)
+                    {
+                        Lift(enabler);
+                    }
+
+                    Lift(entry);
+                    if (!_ops[entry].Pending)
+                    {
+                        mandatoryLinearized++;
+                    }
+
+                    if (depth > bestDepth)
+                    {
+                        Array.Copy(stackOps, agreed, bestOps, agreed, depth - agreed);
+                        Array.Copy(stackEnablers, agreed, bestEnablers, agreed, depth - agreed);
+                        bestDepth = depth;
+                        agreed = depth;
+                    }
+
+                    entry = _next[_head];
+                    continue;
+                }
+
+                ClearBit(linearized, entry);
+                if (enabler >= 0)
+                {
+                    ClearBit(linearized, enabler);
+                }
+            }
+
+            entry = _next[entry];
         }
 
         return new Outcome(Verdict.Linearizable, [], null, []);
+
+        // Undoes one placement; callers undo an enabler after the operation it preceded, the
+        // reverse of lifting, as the linked list restore requires.
+        void Unplace(int op)
+        {
+            ClearBit(linearized, op);
+            linearizedHash ^= _opHashes[op];
+            if (!_ops[op].Pending)
+            {
+                mandatoryLinearized--;
+            }
+
+            Unlift(op);
+        }
     }
 
     /// <summary>
-    /// True if <paramref name="entry"/> is an interchangeable pending Put and a later-called one is
-    /// also a candidate now. Using the later one instead is never worse: it has the same effect and
-    /// keeps the earlier-called one, usable at every point the later one is, in reserve.
+    /// The enabler to place before a failed swap that expects the current state, or -1. Only
+    /// operations that are candidates now qualify (calls ahead of the first return still listed).
+    /// A swap enabler only fits this state, so it is preferred over a Put, which fits any; among
+    /// equals the latest call is used, keeping earlier ones (usable wherever it is) in reserve.
     /// </summary>
-    private bool IsShadowed(int entry)
+    private int FindEnabler(int state)
     {
-        if (!_ops[entry].Interchangeable)
+        var swap = -1;
+        var put = -1;
+        for (var node = _next[_head]; node >= 0 && node < _ops.Length; node = _next[node])
         {
-            return false;
-        }
-
-        // Candidates are the calls ahead of the first return still in the list.
-        for (var node = _next[entry]; node >= 0 && node < _ops.Length; node = _next[node])
-        {
-            if (_ops[node].Interchangeable)
+            var op = _ops[node];
+            if (!op.Enabler)
             {
-                return true;
+                continue;
+            }
+
+            if (op.Kind == KvOperationKind.Put)
+            {
+                put = node;
+            }
+            else if (op.Expected == state)
+            {
+                swap = node;
             }
         }
 
-        return false;
+        return swap >= 0 ? swap : put;
     }
 
-    private static bool TryStep(in ModelOp op, int state, out int newState)
+    private static int Apply(in ModelOp op, int state) => op.Kind switch
     {
-        newState = op.Kind switch
-        {
-            KvOperationKind.Put => op.Value,
-            KvOperationKind.CompareAndSwap when state == op.Expected => op.Value,
-            _ => state,
-        };
+        KvOperationKind.Put => op.Value,
+        KvOperationKind.CompareAndSwap when state == op.Expected => op.Value,
+        _ => state,
+    };
 
+    /// <summary>Whether the model allows placing the operation on its own in this state.</summary>
+    private static bool Accepts(in ModelOp op, int state)
+    {
         if (op.Pending)
         {
             // A pending operation is optional, and placing one that changes nothing can never help
-            // (leaving it out reaches the same state with more freedom), so only effectful ones go.
-            return newState != state;
+            // (leaving it out reaches the same state with more freedom). Enablers only go in pairs.
+            return !op.Enabler && Apply(op, state) != state;
         }
 
         return op.Kind switch
@@ -321,6 +377,22 @@ internal sealed class PartitionSearch
         };
     }
 
+    private static int[] Flatten(int[] ops, int[] enablers, int depth)
+    {
+        var prefix = new List<int>(depth);
+        for (var i = 0; i < depth; i++)
+        {
+            if (enablers[i] >= 0)
+            {
+                prefix.Add(enablers[i]);
+            }
+
+            prefix.Add(ops[i]);
+        }
+
+        return [.. prefix];
+    }
+
     /// <summary>The actual value (not the model state, which may be folded) the prefix leaves.</summary>
     private string? StateAfter(int[] prefix)
     {
@@ -328,7 +400,6 @@ internal sealed class PartitionSearch
         string? value = null;
         foreach (var op in prefix)
         {
-            TryStep(_ops[op], state, out var newState);
             var writes = _ops[op].Kind == KvOperationKind.Put
                 || (_ops[op].Kind == KvOperationKind.CompareAndSwap && state == _ops[op].Expected);
             if (writes)
@@ -336,7 +407,7 @@ internal sealed class PartitionSearch
                 value = _operations[op].Value;
             }
 
-            state = newState;
+            state = Apply(_ops[op], state);
         }
 
         return value;
@@ -424,7 +495,7 @@ internal sealed class PartitionSearch
 
     /// <summary>
     /// An operation with values interned to model states. <see cref="Pending"/> means optional;
-    /// <see cref="Interchangeable"/> marks pending Puts of unobservable values.
+    /// <see cref="Enabler"/> marks pending writes of an unobservable value.
     /// </summary>
     private readonly record struct ModelOp(
         KvOperationKind Kind,
@@ -433,5 +504,5 @@ internal sealed class PartitionSearch
         int Output,
         bool Succeeded,
         bool Pending,
-        bool Interchangeable);
+        bool Enabler);
 }

@@ -22,6 +22,12 @@ public sealed record SimulationOptions
 {
     public required ulong Seed { get; init; }
     public int Nodes { get; init; } = 3;
+
+    /// <summary>Nodes 1..Founders bootstrap the cluster; the others start empty and may be added as learners, then promoted.</summary>
+    public int Founders { get; init; } = 3;
+
+    /// <summary>Per tick, the chance the leader is asked for a membership change (add learner, promote, remove — the leader too).</summary>
+    public double MembershipChangeRate { get; init; }
     public int Clients { get; init; } = 3;
     public int Keys { get; init; } = 3;
     public int FaultTicks { get; init; } = 400;
@@ -50,10 +56,14 @@ public sealed record SimulationOptions
     {
         var random = new SeededRandom(seed ^ 0x5EED_0F_5C4ED111UL);
         var checkQuorum = random.Next(4) != 0;
+        var nodes = random.Next(2) == 0 ? 3 : 5;
+        var changes = nodes == 5 && random.Next(2) == 0;
         return new SimulationOptions
         {
             Seed = seed,
-            Nodes = random.Next(2) == 0 ? 3 : 5,
+            Nodes = nodes,
+            Founders = changes ? 3 : nodes,
+            MembershipChangeRate = changes ? 0.01 + (random.NextDouble() * 0.04) : 0,
             Clients = 2 + random.Next(5),
             Keys = 1 + random.Next(4),
             DropRate = random.Next(3) == 0 ? 0 : random.NextDouble() * 0.2,
@@ -71,7 +81,7 @@ public sealed record SimulationOptions
     }
 
     public override string ToString() =>
-        $"nodes={Nodes} clients={Clients} keys={Keys} drop={DropRate:F3} dup={DuplicateRate:F3} delay<={MaxDelay} " +
+        $"nodes={Nodes} founders={Founders} changes={MembershipChangeRate:F3} clients={Clients} keys={Keys} drop={DropRate:F3} dup={DuplicateRate:F3} delay<={MaxDelay} " +
         $"crash={CrashRate:F3} leaderCrash={LeaderCrashRate:F3} crashInReady={CrashDuringReadyRate:F3} partition={PartitionRate:F3} compactEvery={CompactEvery} " +
         $"preVote={PreVote} checkQuorum={CheckQuorum}{(Bug == InjectedBug.None ? "" : $" bug={Bug}")}";
 }

@@ -24,6 +24,7 @@ public sealed class Simulator
     private readonly Queue<string> _trace = new();
     private readonly bool _traceMessages;
     private readonly Dictionary<long, SoftState> _lastSoftState = [];
+    private readonly HashSet<long> _everMember = [];
     private readonly List<(long Index, long Term, ulong Hash, SimOperation Operation)> _acknowledgedWrites = [];
 
     private long _now;
@@ -44,6 +45,7 @@ public sealed class Simulator
             MaxDelay = options.MaxDelay,
         };
         _nodes = Enumerable.Range(1, options.Nodes).Select(i => new SimNode(i)).ToList();
+        _everMember.UnionWith(_nodes.Take(options.Founders).Select(n => n.Id));
         _outstanding = new SimOperation?[options.Clients];
         _leaderGuess = new long[options.Clients];
         _completedSinceSettle = new long[options.Clients];
@@ -55,10 +57,12 @@ public sealed class Simulator
     {
         try
         {
-            var voters = _nodes.Select(n => n.Id).ToList();
+            var founders = _nodes.Take(_options.Founders).Select(n => n.Id).ToList();
             foreach (var node in _nodes)
             {
-                node.Raft = RaftNode.Bootstrap(NewConfig(node.Id), voters);
+                node.Raft = founders.Contains(node.Id)
+                    ? RaftNode.Bootstrap(NewConfig(node.Id), founders)
+                    : new RaftNode(NewConfig(node.Id), RaftStorageState.Empty);
                 ApplyBug(node.Raft);
                 node.Kv = new KvStateMachine();
             }
@@ -117,6 +121,7 @@ public sealed class Simulator
         MaxInflightMessages = 4,
         MaxInflightBytes = 1024,
         SnapshotChunkBytes = 64,
+        MaxPromotionLag = 8,
         Random = new SeededRandom(_random.NextUInt64()),
     };
 
@@ -184,6 +189,11 @@ public sealed class Simulator
             Restart(node);
         }
 
+        if (_random.NextDouble() < _options.MembershipChangeRate)
+        {
+            ChangeMembership();
+        }
+
         if (_network.IsPartitioned && _random.NextDouble() < _options.HealRate)
         {
             _network.Heal();
@@ -240,6 +250,45 @@ public sealed class Simulator
         }
 
         Trace($"partition: {_network.DescribeCuts()}");
+    }
+
+    // One step of a rolling membership change, asked of the current leader: promote a learner, else add a node
+    // that never was a member, else remove a voter (possibly the leader itself) while more than three remain.
+    // Removed ids are never reused.
+    private void ChangeMembership()
+    {
+        if (_nodes.FirstOrDefault(n => n.IsAlive && n.AliveRaft.Role == RaftRole.Leader) is not { } leaderNode)
+        {
+            return;
+        }
+
+        var leader = leaderNode.AliveRaft;
+        var membership = leader.Membership;
+        ConfChange change;
+        if (!membership.Learners.IsEmpty)
+        {
+            change = new ConfChange(ConfChangeType.PromoteLearner, membership.Learners[0]);
+        }
+        else if (_nodes.FirstOrDefault(n => !_everMember.Contains(n.Id) && !membership.Contains(n.Id)) is { } spare)
+        {
+            change = new ConfChange(ConfChangeType.AddLearner, spare.Id);
+        }
+        else if (membership.Voters.Count > 3)
+        {
+            change = new ConfChange(ConfChangeType.RemoveMember, membership.Voters[_random.Next(membership.Voters.Count)]);
+        }
+        else
+        {
+            return;
+        }
+
+        var result = leader.ProposeConfChange(change);
+        if (result.IsAccepted)
+        {
+            _everMember.Add(change.NodeId);
+        }
+
+        Trace($"n{leaderNode.Id} proposes {change}: {result.Status}{(result.Error is null ? "" : $" ({result.Error})")}");
     }
 
     private void Crash(SimNode node, string why)
@@ -585,9 +634,16 @@ public sealed class Simulator
         }
 
         var leader = leaders[0].AliveRaft;
-        return _nodes.All(n => n.AliveRaft.LeaderId == leader.Id && n.AliveRaft.Term == leader.Term
+        return Members().All(n => n.AliveRaft.LeaderId == leader.Id && n.AliveRaft.Term == leader.Term
                 && n.AliveKv.AppliedIndex == leader.LastIndex && leader.CommitIndex == leader.LastIndex)
             && _completedSinceSettle.All(c => c > 0);
+    }
+
+    // The nodes in the leader's membership; nodes never added, or removed, hold no obligations.
+    private List<SimNode> Members()
+    {
+        var leader = _nodes.Single(n => n.AliveRaft.Role == RaftRole.Leader).AliveRaft;
+        return _nodes.Where(n => leader.Membership.Contains(n.Id)).ToList();
     }
 
     // No acknowledged write lost: every write a client saw succeed is, after settling, the entry every node
@@ -601,7 +657,7 @@ public sealed class Simulator
                 throw new SafetyViolationException($"acknowledged write lost: {operation} was applied at {index}/{term}, which now holds another entry");
             }
 
-            if (_nodes.FirstOrDefault(n => n.AliveKv.AppliedIndex < index) is { } behind)
+            if (Members().FirstOrDefault(n => n.AliveKv.AppliedIndex < index) is { } behind)
             {
                 throw new SafetyViolationException($"acknowledged write lost: {operation} at {index} is not applied on n{behind.Id} after settling");
             }
@@ -610,7 +666,7 @@ public sealed class Simulator
 
     private void CheckConverged()
     {
-        var states = _nodes.Select(n => n.AliveKv.Describe()).Distinct().ToList();
+        var states = Members().Select(n => n.AliveKv.Describe()).Distinct().ToList();
         if (states.Count != 1)
         {
             throw new SafetyViolationException($"state machines diverged after settling: {string.Join(" | ", states)}");
@@ -620,7 +676,7 @@ public sealed class Simulator
     private string DescribeCluster() => string.Join("; ", _nodes.Select(n =>
     {
         var r = n.AliveRaft;
-        return $"n{n.Id} {r.Role} t{r.Term} leader {r.LeaderId} commit {r.CommitIndex} applied {n.AliveKv.AppliedIndex} last {r.LastIndex}";
+        return $"n{n.Id} {r.Role} t{r.Term} leader {r.LeaderId} commit {r.CommitIndex} applied {n.AliveKv.AppliedIndex} last {r.LastIndex} {r.Membership}";
     })) + $"; completed since settle [{string.Join(",", _completedSinceSettle)}]";
 
     private void Trace(string line)
