@@ -167,6 +167,38 @@ public sealed class LinearizabilityCheckerTests
     }
 
     [Fact]
+    public void Check_UnseenPendingWriteExplainingFailedSwap_IsLinearizable()
+    {
+        // The swap can only have failed if the pending write of "x", never read, landed first.
+        var result = LinearizabilityChecker.Check(
+        [
+            Put(0, "k", "a", 0, 1),
+            Put(1, "k", "x", 2, null),
+            Cas(2, "k", "a", "b", false, 3, 4),
+        ], _budget);
+
+        AssertLinearizable(result);
+    }
+
+    [Fact]
+    public void Check_UnseenPendingWritesExplainingTwoFailedSwaps_IsLinearizable()
+    {
+        // Only the pending swap can explain the first failure if the pending Put is to remain
+        // available for the second, where the value is "b" and the pending swap no longer applies.
+        var result = LinearizabilityChecker.Check(
+        [
+            Put(0, "k", "a", 0, 1),
+            Cas(1, "k", "a", "x", false, 2, null),
+            Put(2, "k", "y", 2, null),
+            Cas(3, "k", "a", "z", false, 3, 4),
+            Put(0, "k", "b", 5, 6),
+            Cas(3, "k", "b", "z", false, 7, 8),
+        ], _budget);
+
+        AssertLinearizable(result);
+    }
+
+    [Fact]
     public void Check_PendingGetWithAnyOutput_IsIgnored()
     {
         var result = LinearizabilityChecker.Check(
@@ -316,6 +348,32 @@ public sealed class LinearizabilityCheckerTests
     }
 
     [Fact]
+    public void Check_ObservedPendingSwapThatCouldNotHaveApplied_IsRejected()
+    {
+        // The only writer of "c" is a swap expecting "b", but the value was "a" throughout.
+        var result = LinearizabilityChecker.Check(
+        [
+            Put(0, "k", "a", 0, 1),
+            Cas(1, "k", "b", "c", false, 2, null),
+            Get(2, "k", "c", 3, 4),
+        ], _budget);
+
+        AssertRejected(result, "k");
+    }
+
+    [Fact]
+    public void Check_PendingWriteObservedBeforeItWasCalled_IsRejected()
+    {
+        var result = LinearizabilityChecker.Check(
+        [
+            Get(0, "k", "a", 0, 1),
+            Put(1, "k", "a", 2, null),
+        ], _budget);
+
+        AssertRejected(result, "k");
+    }
+
+    [Fact]
     public void Check_ViolationOnOneKeyAmongMany_NamesThatKey()
     {
         var result = LinearizabilityChecker.Check(
@@ -360,7 +418,7 @@ public sealed class LinearizabilityCheckerTests
     public void Check_BudgetExhausted_ReportsTimedOutAsLinearizable()
     {
         // Forty fully concurrent writes followed by an impossible read: refuting it means trying
-        // every (set of writes, last write) configuration, about 2^45 of them.
+        // every subset of the writes, about 2^40 configurations.
         var history = new List<KvOperation>();
         for (var i = 0; i < 40; i++)
         {
@@ -374,6 +432,24 @@ public sealed class LinearizabilityCheckerTests
         Assert.True(result.TimedOut);
         Assert.True(result.IsLinearizable);
         Assert.Null(result.FailingKey);
+    }
+
+    [Fact]
+    public void Check_BudgetExhaustedOnOneKey_StillReportsViolationOnAnother()
+    {
+        var history = new List<KvOperation>();
+        for (var i = 0; i < 40; i++)
+        {
+            history.Add(Put(i, "a-hard", $"v{i}", 0, 10));
+        }
+
+        history.Add(Get(99, "a-hard", "never-written", 20, 21));
+        history.Add(Put(0, "b-stale", "x", 0, 1));
+        history.Add(Get(1, "b-stale", null, 2, 3));
+
+        var result = LinearizabilityChecker.Check(history, TimeSpan.FromMilliseconds(50));
+
+        AssertRejected(result, "b-stale");
     }
 
     // ---- Randomized histories ----------------------------------------------------------------
@@ -423,12 +499,94 @@ public sealed class LinearizabilityCheckerTests
     [Fact]
     public void Check_LargeConcurrentHistory_FinishesWithinBudget()
     {
-        var history = RandomHistory(new Random(42), operations: 1000, keys: 5, maxHalfWindow: 60);
+        var history = RandomHistory(new Random(42), operations: 1000, keys: 2, maxHalfWindow: 100);
 
         var result = LinearizabilityChecker.Check(history, _budget);
 
         Assert.False(result.TimedOut, result.Explanation);
         AssertLinearizable(result);
+    }
+
+    [Theory]
+    [InlineData(1, 3)]
+    [InlineData(2, 6)]
+    public void Check_SmallRandomHistories_AgreeWithExhaustiveSearch(int seed, int distinctValues)
+    {
+        // Arbitrary (mostly non-linearizable) histories with many pending operations, compared
+        // with a brute-force search over every order and every subset of pending operations.
+        var random = new Random(seed);
+        string?[] values = [null, .. Enumerable.Range(0, distinctValues - 1).Select(v => $"v{v}")];
+        var verdicts = new int[2];
+        for (var iteration = 0; iteration < 4000; iteration++)
+        {
+            var history = new List<KvOperation>();
+            for (var client = random.Next(1, 8); client > 0; client--)
+            {
+                long call = random.Next(12);
+                long? ret = random.Next(3) == 0 ? null : call + random.Next(5);
+                history.Add(random.Next(3) switch
+                {
+                    0 => Put(client, "k", values[random.Next(1, values.Length)], call, ret),
+                    1 => Get(client, "k", values[random.Next(values.Length)], call, ret),
+                    _ => Cas(client, "k", values[random.Next(values.Length)], values[random.Next(values.Length)], random.Next(2) == 0, call, ret),
+                });
+            }
+
+            var expected = IsLinearizableByExhaustiveSearch(history, new bool[history.Count], null);
+            var result = LinearizabilityChecker.Check(history, _budget);
+
+            Assert.False(result.TimedOut);
+            Assert.True(expected == result.IsLinearizable, string.Join("\n", history.Select(op => op.Describe())));
+            verdicts[expected ? 1 : 0]++;
+        }
+
+        // Both verdicts must be well represented for the comparison to mean anything.
+        Assert.All(verdicts, count => Assert.True(count > 500, $"{verdicts[0]} rejected, {verdicts[1]} accepted"));
+    }
+
+    /// <summary>
+    /// Tries every operation that may come next (no unplaced completed operation returned before
+    /// its call) in every order; pending operations may be placed or left out.
+    /// </summary>
+    private static bool IsLinearizableByExhaustiveSearch(List<KvOperation> history, bool[] placed, string? state)
+    {
+        if (Enumerable.Range(0, history.Count).All(i => placed[i] || history[i].IsPending))
+        {
+            return true;
+        }
+
+        for (var i = 0; i < history.Count; i++)
+        {
+            var op = history[i];
+            var blocked = Enumerable.Range(0, history.Count)
+                .Any(j => !placed[j] && j != i && history[j].ReturnTime < op.CallTime);
+            if (placed[i] || blocked)
+            {
+                continue;
+            }
+
+            var matches = state == op.Expected;
+            var (allowed, next) = op.Kind switch
+            {
+                KvOperationKind.Put => (true, op.Value),
+                KvOperationKind.Get => (op.IsPending || op.Output == state, state),
+                _ => (op.IsPending || op.Succeeded == matches, matches ? op.Value : state),
+            };
+            if (!allowed)
+            {
+                continue;
+            }
+
+            placed[i] = true;
+            var found = IsLinearizableByExhaustiveSearch(history, placed, next);
+            placed[i] = false;
+            if (found)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -20,8 +20,8 @@ namespace Kuorum.Simulation.Linearizability;
 /// successful swap is impossible, so writing it only ever helps a completed failed swap whose
 /// expected value is the current state. A pending write of an unobservable value (an "enabler") is
 /// therefore only placed directly before such a swap, as one step, and of the enablers available
-/// the least flexible one is used: a pending swap expecting the current state, else a pending Put,
-/// latest call first. Any linearization can be rearranged into that form.</item>
+/// the least flexible kind is used: a pending swap expecting the current state, else a pending Put.
+/// Any linearization can be rearranged into that form.</item>
 /// </list>
 /// </remarks>
 internal sealed class PartitionSearch
@@ -324,8 +324,9 @@ internal sealed class PartitionSearch
     /// <summary>
     /// The enabler to place before a failed swap that expects the current state, or -1. Only
     /// operations that are candidates now qualify (calls ahead of the first return still listed).
-    /// A swap enabler only fits this state, so it is preferred over a Put, which fits any; among
-    /// equals the latest call is used, keeping earlier ones (usable wherever it is) in reserve.
+    /// A swap enabler only fits this state, so it is preferred over a Put, which fits any. Which
+    /// one of a kind is irrelevant: the others stay candidates for every later step, so taking a
+    /// fixed one (the latest listed) spares the search from trying each.
     /// </summary>
     private int FindEnabler(int state)
     {
