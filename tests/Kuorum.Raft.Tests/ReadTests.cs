@@ -58,6 +58,26 @@ public sealed class ReadTests
     }
 
     [Fact]
+    public void Leader_ReadIndex_IsNotAnsweredByAcknowledgementsOfAnEarlierRound()
+    {
+        var cluster = TestCluster.Bootstrap(3);
+        var leader = cluster.Elect(1);
+
+        // A heartbeat round leaves before the read arrives; its answers prove nothing about the read.
+        leader.Tick();
+        cluster.HandleReadies();
+        var earlier = cluster.InFlight.Last(m => m.Type == MessageType.Heartbeat).Context;
+        leader.ReadIndex(7);
+        cluster.HandleReadies();
+
+        cluster.DeliverUntil(() => cluster.Delivered.Any(m => m.Type == MessageType.HeartbeatResponse && m.Context == earlier));
+        Assert.Null(ReadFor(cluster, 1, 7));
+
+        cluster.DeliverUntil(() => ReadFor(cluster, 1, 7) is not null);
+        Assert.True(cluster.Delivered[^1].Context > earlier);
+    }
+
+    [Fact]
     public void StaleLeader_ReadIndex_IsNeverAnswered()
     {
         var options = ClusterOptions.Default with { CheckQuorum = false, LeaseTicks = 0 };

@@ -131,10 +131,12 @@ public sealed class ReplicationTests
         cluster.DeliverAll();
         var logBefore = node.Storage.Entries.ToList();
         var term = leader.Term;
+        var prevIndex = lastBefore - 1;
+        var prevTerm = node.Storage.TermAt(prevIndex)!.Value;
 
-        // An old leader of the previous term, and an impostor of this one, send conflicting entries.
-        node.Step(Build.Append(2, 1, term - 1, prevIndex: lastBefore, prevTerm: term, Build.Entries(lastBefore + 1, term - 1, term - 1, term - 1), commit: lastBefore + 3));
-        node.Step(Build.Append(3, 1, term, prevIndex: lastBefore, prevTerm: term, Build.Entries(lastBefore + 1, term, term, term), commit: lastBefore + 3));
+        // An old leader of the previous term, and an impostor of this one, send entries that conflict from the no-op on.
+        node.Step(Build.Append(2, 1, term - 1, prevIndex, prevTerm, Build.Entries(lastBefore, term - 1, term - 1, term - 1, term - 1), commit: lastBefore + 3));
+        node.Step(Build.Append(3, 1, term, prevIndex, prevTerm, Build.Entries(lastBefore, term, term, term, term), commit: lastBefore + 3));
 
         Assert.Equal(RaftRole.Leader, leader.Role);
         Assert.Equal(logBefore, node.Storage.Entries);

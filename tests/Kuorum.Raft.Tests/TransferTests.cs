@@ -92,6 +92,23 @@ public sealed class TransferTests
     }
 
     [Fact]
+    public void Transfer_WhoseTimeoutNowIsLost_IsAbandonedAndLeaderKeepsLeading()
+    {
+        var cluster = TestCluster.Bootstrap(3);
+        var leader = cluster.Elect(1);
+        var term = leader.Term;
+        cluster.Drop(MessageType.TimeoutNow);
+
+        leader.TransferLeadership(2);
+        cluster.TickAll(ClusterOptions.ElectionTicks);
+
+        Assert.Single(cluster.Dropped, m => m.Type == MessageType.TimeoutNow);
+        Assert.Same(leader, cluster.Leader);
+        Assert.Equal(term, leader.Term);
+        Assert.True(cluster.Propose(1, "x").IsAccepted);
+    }
+
+    [Fact]
     public void Transfer_ToLearner_IsInvalid()
     {
         var cluster = TestCluster.Bootstrap(3);

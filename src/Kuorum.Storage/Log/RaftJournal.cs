@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
 using FASTER.core;
 using Kuorum.Raft;
 
@@ -15,17 +17,23 @@ public sealed class RaftJournal : IDisposable
 {
     private const string LogFileBaseName = "fasterlog.log";
 
+    // FasterLog's first record address in a fresh log.
+    private const long FirstRecordAddress = 64;
+
     private readonly string _directory;
     private readonly RaftJournalOptions _options;
+    private readonly FasterLogSettings _settings;
     private readonly FasterLog _log;
+    private long _committedUntil;
 
     // Live entries after the snapshot: _index[i] is entry Snapshot.Index + 1 + i.
     private readonly List<(long Address, long Term)> _index = [];
 
-    private RaftJournal(string directory, RaftJournalOptions options, FasterLog log)
+    private RaftJournal(string directory, RaftJournalOptions options, FasterLogSettings settings, FasterLog log)
     {
         _directory = directory;
         _options = options;
+        _settings = settings;
         _log = log;
     }
 
@@ -51,30 +59,35 @@ public sealed class RaftJournal : IDisposable
         options ??= new RaftJournalOptions();
         options.Validate();
         Directory.CreateDirectory(directory);
+        CheckCommitRecordsReadable(directory);
+        var settings = new FasterLogSettings(directory, deleteDirOnDispose: false)
+        {
+            PageSizeBits = options.PageSizeBits,
+            MemorySizeBits = options.MemorySizeBits,
+            SegmentSizeBits = options.SegmentSizeBits,
+        };
         FasterLog log;
         try
         {
-            log = new FasterLog(new FasterLogSettings(directory, deleteDirOnDispose: false)
-            {
-                PageSizeBits = options.PageSizeBits,
-                MemorySizeBits = options.MemorySizeBits,
-                SegmentSizeBits = options.SegmentSizeBits,
-            });
+            log = new FasterLog(settings);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            throw new StorageCorruptionException(Path.Combine(directory, "log-commits"), 0, "a readable FasterLog commit record", e);
+            settings.Dispose();
+            throw new StorageCorruptionException(CommitDirectory(directory), 0, "a readable FasterLog commit record", e);
         }
 
-        var journal = new RaftJournal(directory, options, log);
+        var journal = new RaftJournal(directory, options, settings, log);
         try
         {
+            journal.CheckCommitRecovered();
             journal.Recover();
+            journal._committedUntil = log.TailAddress;
             return journal;
         }
         catch
         {
-            log.Dispose();
+            journal.Dispose();
             throw;
         }
     }
@@ -162,7 +175,7 @@ public sealed class RaftJournal : IDisposable
             HardState = state;
         }
 
-        await _log.CommitAsync(cancellationToken).ConfigureAwait(false);
+        await CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -185,11 +198,157 @@ public sealed class RaftJournal : IDisposable
         _index.RemoveRange(0, removed);
         Snapshot = snapshot;
         _log.TruncateUntil(_index.Count > 0 ? Math.Min(_index[0].Address, marker) : marker);
-        await _log.CommitAsync(cancellationToken).ConfigureAwait(false);
+        await CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // Commits everything enqueued, sealing the commit with a cookie of our own: the address the commit covers and
+    // its checksum. FasterLog's commit record is not protected well enough to catch every flipped bit in it.
+    private async ValueTask CommitAsync(CancellationToken cancellationToken)
+    {
+        if (_log.TailAddress == _committedUntil)
+        {
+            return;
+        }
+
+        var until = _log.TailAddress;
+        var (success, _, _) = await _log.CommitStronglyAsync(Seal(until), -1, cancellationToken).ConfigureAwait(false);
+        if (!success)
+        {
+            throw new IOException($"FasterLog in {_directory} refused to commit up to address {until}");
+        }
+
+        _committedUntil = until;
+    }
+
+    private static byte[] Seal(long until)
+    {
+        var seal = new byte[12];
+        BinaryPrimitives.WriteInt64LittleEndian(seal, until);
+        BinaryPrimitives.WriteUInt32LittleEndian(seal.AsSpan(8), Crc32.HashToUInt32(seal.AsSpan(0, 8)));
+        return seal;
+    }
+
+    private void CheckSeal(string commitFile)
+    {
+        if (_log.TailAddress == _log.BeginAddress && _log.BeginAddress == FirstRecordAddress)
+        {
+            return;
+        }
+
+        var seal = _log.RecoveredCookie;
+        var valid = seal is { Length: 12 }
+            && BinaryPrimitives.ReadUInt32LittleEndian(seal.AsSpan(8)) == Crc32.HashToUInt32(seal.AsSpan(0, 8));
+        var until = valid ? BinaryPrimitives.ReadInt64LittleEndian(seal) : -1;
+        if (until != _log.TailAddress)
+        {
+            throw new StorageCorruptionException(commitFile, 0,
+                valid
+                    ? $"a commit sealed for the recovered tail {_log.TailAddress}, found a seal for {until}"
+                    : "a commit sealed by Kuorum (its seal is missing or fails its checksum)");
+        }
     }
 
     /// <inheritdoc />
-    public void Dispose() => _log.Dispose();
+    public void Dispose()
+    {
+        _log.Dispose();
+        _settings.Dispose();
+    }
+
+    private static string CommitDirectory(string directory) => Path.Combine(directory, "log-commits");
+
+    // FasterLog reads a commit record's cookie with unsafe code over the length the record states: a flipped
+    // length would make it read outside the record and crash the process. So every commit record is checked for
+    // the layout FasterLog 2.x writes before FasterLog looks: [length][version 1][checksum][begin][until]
+    // [commit number][iterator count 0][cookie length][cookie].
+    private static void CheckCommitRecordsReadable(string directory)
+    {
+        if (!Directory.Exists(CommitDirectory(directory)))
+        {
+            return;
+        }
+
+        foreach (var file in Directory.GetFiles(CommitDirectory(directory)))
+        {
+            byte[] record;
+            try
+            {
+                record = File.ReadAllBytes(file);
+            }
+            catch (FileNotFoundException)
+            {
+                continue;
+            }
+
+            if (record.All(b => b == 0))
+            {
+                continue;
+            }
+
+            var span = record.AsSpan();
+            var (offset, expected) = record.Length < 48 ? (0, $"a commit record of at least 48 bytes, found {record.Length}")
+                : BinaryPrimitives.ReadInt32LittleEndian(span) is var length && (length < 44 || length > record.Length - 4) ? (0, $"a commit record length in 44..{record.Length - 4}, found {length}")
+                : BinaryPrimitives.ReadInt32LittleEndian(span[4..]) is var version && version != 1 ? (4, $"commit record version 1, found {version}")
+                : BinaryPrimitives.ReadInt32LittleEndian(span[40..]) is var iterators && iterators != 0 ? (40, $"no persisted iterators, found {iterators}")
+                : BinaryPrimitives.ReadInt32LittleEndian(span[44..]) is var cookie && (cookie < -1 || cookie > record.Length - 48) ? (44, $"a cookie length in -1..{record.Length - 48}, found {cookie}")
+                : (-1, "");
+            if (offset >= 0)
+            {
+                throw new StorageCorruptionException(file, offset, expected);
+            }
+        }
+    }
+
+    // FasterLog skips a commit record it cannot read and falls back to an older one, or opens empty: either would
+    // drop durable entries without a word. So the newest commit record, unless it was never written (all zeroes:
+    // a crash while it was created), must be the one FasterLog recovered to: its begin and until addresses
+    // (bytes 16..31 of FasterLog's version-1 commit record) must be the log's.
+    private void CheckCommitRecovered()
+    {
+        var newest = Directory.Exists(CommitDirectory(_directory))
+            ? Directory.GetFiles(CommitDirectory(_directory))
+                .Select(f => (File: f, Number: long.TryParse(Path.GetFileName(f).Split('.').ElementAtOrDefault(1), out var n) ? n : -1))
+                .OrderByDescending(c => c.Number)
+                .Select(c => c.File)
+                .FirstOrDefault()
+            : null;
+        if (_log.BeginAddress < FirstRecordAddress || _log.TailAddress < _log.BeginAddress)
+        {
+            throw new StorageCorruptionException(newest ?? CommitDirectory(_directory), 0,
+                $"a commit record with {FirstRecordAddress} <= begin <= tail (found begin {_log.BeginAddress}, tail {_log.TailAddress})");
+        }
+
+        if (newest is null)
+        {
+            return;
+        }
+
+        CheckSeal(newest);
+
+        byte[] record;
+        try
+        {
+            record = File.ReadAllBytes(newest);
+        }
+        catch (FileNotFoundException)
+        {
+            // FasterLog removed an outdated commit record meanwhile; the one it keeps is newer.
+            return;
+        }
+
+        if (record.All(b => b == 0))
+        {
+            return;
+        }
+
+        var begin = record.Length >= 32 ? BitConverter.ToInt64(record, 16) : -1;
+        var until = record.Length >= 32 ? BitConverter.ToInt64(record, 24) : -1;
+        if (begin != _log.BeginAddress || until != _log.TailAddress)
+        {
+            throw new StorageCorruptionException(newest, 16,
+                $"the commit FasterLog recovered to (begin {_log.BeginAddress}, until {_log.TailAddress}); this record reads begin {begin}, until {until} and was not usable");
+        }
+    }
 
     private long Enqueue(JournalRecord record) => _log.Enqueue(record.Encode());
 
@@ -197,6 +356,7 @@ public sealed class RaftJournal : IDisposable
     {
         var entries = new List<(long Address, long Index, long Term)>();
         using var iterator = _log.Scan(_log.BeginAddress, _log.TailAddress);
+        var end = _log.BeginAddress;
         while (true)
         {
             byte[] bytes;
@@ -204,10 +364,12 @@ public sealed class RaftJournal : IDisposable
             long address;
             try
             {
-                if (!iterator.GetNext(out bytes, out length, out address))
+                if (!iterator.GetNext(out bytes, out length, out address, out var next))
                 {
                     break;
                 }
+
+                end = next;
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -243,6 +405,12 @@ public sealed class RaftJournal : IDisposable
                     Snapshot = record.Snapshot!;
                     break;
             }
+        }
+
+        // FasterLog's scan stops quietly at zeroes (a truncated or zeroed file); the commit says how far data must go.
+        if (end < _log.TailAddress)
+        {
+            throw Corruption(end, $"more records: the log was committed up to address {_log.TailAddress}, records end at {end}");
         }
 
         if (entries.Count > 0 && entries[0].Index != Snapshot.Index + 1)
