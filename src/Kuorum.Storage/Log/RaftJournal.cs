@@ -25,6 +25,7 @@ public sealed class RaftJournal : IDisposable
     private readonly FasterLogSettings _settings;
     private readonly FasterLog _log;
     private long _committedUntil;
+    private Exception? _failure;
 
     // Live entries after the snapshot: _index[i] is entry Snapshot.Index + 1 + i.
     private readonly List<(long Address, long Term)> _index = [];
@@ -210,14 +211,44 @@ public sealed class RaftJournal : IDisposable
             return;
         }
 
+        if (_failure is not null)
+        {
+            throw new IOException($"the journal in {_directory} failed earlier and accepts no more writes; reopen it to read what is durable", _failure);
+        }
+
         var until = _log.TailAddress;
-        var (success, _, _) = await _log.CommitStronglyAsync(Seal(until), -1, cancellationToken).ConfigureAwait(false);
+        bool success;
+        try
+        {
+            (success, _, _) = await _log.CommitStronglyAsync(Seal(until), -1, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CommitFailureException e)
+        {
+            // What this write enqueued is not durable and the in-memory view is ahead of the disk: refuse further
+            // writes; a reopen recovers exactly what was durable.
+            _failure = e;
+            throw new IOException(
+                $"the journal in {_directory} could not make its writes durable ({FreeSpace()} free on its file system; a full disk is the usual cause): {e.Message}", e);
+        }
+
         if (!success)
         {
             throw new IOException($"FasterLog in {_directory} refused to commit up to address {until}");
         }
 
         _committedUntil = until;
+    }
+
+    private string FreeSpace()
+    {
+        try
+        {
+            return $"{new DriveInfo(Path.GetFullPath(_directory)).AvailableFreeSpace} bytes";
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            return "unknown space";
+        }
     }
 
     private static byte[] Seal(long until)
