@@ -288,95 +288,40 @@ public sealed class RaftJournal : IDisposable
 
     private static string CommitDirectory(string directory) => Path.Combine(directory, "log-commits");
 
-    // FasterLog reads a commit record's cookie with unsafe code over the length the record states: a flipped
-    // length would make it read outside the record and crash the process. So every commit record is checked for
-    // the layout FasterLog 2.x writes before FasterLog looks: [length][version 1][checksum][begin][until]
-    // [commit number][iterator count 0][cookie length][cookie].
+    // Before FasterLog parses them: a malformed commit record could crash it.
     private static void CheckCommitRecordsReadable(string directory)
     {
-        if (!Directory.Exists(CommitDirectory(directory)))
+        foreach (var (file, bytes) in FasterCommitRecords.ReadWritten(CommitDirectory(directory)))
         {
-            return;
-        }
-
-        foreach (var file in Directory.GetFiles(CommitDirectory(directory)))
-        {
-            byte[] record;
-            try
+            if (FasterCommitRecords.FindLayoutError(bytes) is { } error)
             {
-                record = File.ReadAllBytes(file);
-            }
-            catch (FileNotFoundException)
-            {
-                continue;
-            }
-
-            if (record.All(b => b == 0))
-            {
-                continue;
-            }
-
-            var span = record.AsSpan();
-            var (offset, expected) = record.Length < 48 ? (0, $"a commit record of at least 48 bytes, found {record.Length}")
-                : BinaryPrimitives.ReadInt32LittleEndian(span) is var length && (length < 44 || length > record.Length - 4) ? (0, $"a commit record length in 44..{record.Length - 4}, found {length}")
-                : BinaryPrimitives.ReadInt32LittleEndian(span[4..]) is var version && version != 1 ? (4, $"commit record version 1, found {version}")
-                : BinaryPrimitives.ReadInt32LittleEndian(span[40..]) is var iterators && iterators != 0 ? (40, $"no persisted iterators, found {iterators}")
-                : BinaryPrimitives.ReadInt32LittleEndian(span[44..]) is var cookie && (cookie < -1 || cookie > record.Length - 48) ? (44, $"a cookie length in -1..{record.Length - 48}, found {cookie}")
-                : (-1, "");
-            if (offset >= 0)
-            {
-                throw new StorageCorruptionException(file, offset, expected);
+                throw new StorageCorruptionException(file, error.Offset, error.Expected);
             }
         }
     }
 
     // FasterLog skips a commit record it cannot read and falls back to an older one, or opens empty: either would
-    // drop durable entries without a word. So the newest commit record, unless it was never written (all zeroes:
-    // a crash while it was created), must be the one FasterLog recovered to: its begin and until addresses
-    // (bytes 16..31 of FasterLog's version-1 commit record) must be the log's.
+    // drop durable entries without a word. So the newest written commit record must be the one FasterLog
+    // recovered to, and carry our seal for the recovered tail.
     private void CheckCommitRecovered()
     {
-        var newest = Directory.Exists(CommitDirectory(_directory))
-            ? Directory.GetFiles(CommitDirectory(_directory))
-                .Select(f => (File: f, Number: long.TryParse(Path.GetFileName(f).Split('.').ElementAtOrDefault(1), out var n) ? n : -1))
-                .OrderByDescending(c => c.Number)
-                .Select(c => c.File)
-                .FirstOrDefault()
-            : null;
+        var newest = FasterCommitRecords.ReadWritten(CommitDirectory(_directory)).FirstOrDefault();
         if (_log.BeginAddress < FirstRecordAddress || _log.TailAddress < _log.BeginAddress)
         {
-            throw new StorageCorruptionException(newest ?? CommitDirectory(_directory), 0,
+            throw new StorageCorruptionException(newest.File ?? CommitDirectory(_directory), 0,
                 $"a commit record with {FirstRecordAddress} <= begin <= tail (found begin {_log.BeginAddress}, tail {_log.TailAddress})");
         }
 
-        if (newest is null)
+        if (newest.File is null)
         {
             return;
         }
 
-        CheckSeal(newest);
-
-        byte[] record;
-        try
-        {
-            record = File.ReadAllBytes(newest);
-        }
-        catch (FileNotFoundException)
-        {
-            // FasterLog removed an outdated commit record meanwhile; the one it keeps is newer.
-            return;
-        }
-
-        if (record.All(b => b == 0))
-        {
-            return;
-        }
-
-        var begin = record.Length >= 32 ? BitConverter.ToInt64(record, 16) : -1;
-        var until = record.Length >= 32 ? BitConverter.ToInt64(record, 24) : -1;
+        CheckSeal(newest.File);
+        var (begin, until) = FasterCommitRecords.Addresses(newest.Bytes);
         if (begin != _log.BeginAddress || until != _log.TailAddress)
         {
-            throw new StorageCorruptionException(newest, 16,
+            throw new StorageCorruptionException(newest.File, 16,
                 $"the commit FasterLog recovered to (begin {_log.BeginAddress}, until {_log.TailAddress}); this record reads begin {begin}, until {until} and was not usable");
         }
     }
