@@ -5,8 +5,6 @@ internal sealed class Inflights(int maxMessages, long maxBytes)
 {
     private readonly Queue<(long LastIndex, long Bytes)> _sent = new();
 
-    public int Count => _sent.Count;
-
     public long Bytes { get; private set; }
 
     public bool IsFull => _sent.Count >= maxMessages || Bytes >= maxBytes;

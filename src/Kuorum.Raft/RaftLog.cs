@@ -195,25 +195,6 @@ internal sealed class RaftLog
         return index;
     }
 
-    /// <summary>Index of the last entry of <paramref name="term"/> in this log, or 0.</summary>
-    public long LastIndexOfTerm(long term)
-    {
-        for (var i = _entries.Count - 1; i >= 0; i--)
-        {
-            if (_entries[i].Term == term)
-            {
-                return _entries[i].Index;
-            }
-
-            if (_entries[i].Term < term)
-            {
-                break;
-            }
-        }
-
-        return 0;
-    }
-
     public void CommitTo(long index)
     {
         if (index > Committed)
