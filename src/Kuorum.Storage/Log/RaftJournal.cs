@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.IO.Hashing;
 using FASTER.core;
 using Kuorum.Raft;
 
@@ -23,18 +21,19 @@ public sealed class RaftJournal : IDisposable
     private readonly string _directory;
     private readonly RaftJournalOptions _options;
     private readonly FasterLogSettings _settings;
+    private readonly SlotCommitManager _commits;
     private readonly FasterLog _log;
-    private long _committedUntil;
     private Exception? _failure;
 
     // Live entries after the snapshot: _index[i] is entry Snapshot.Index + 1 + i.
     private readonly List<(long Address, long Term)> _index = [];
 
-    private RaftJournal(string directory, RaftJournalOptions options, FasterLogSettings settings, FasterLog log)
+    private RaftJournal(string directory, RaftJournalOptions options, FasterLogSettings settings, SlotCommitManager commits, FasterLog log)
     {
         _directory = directory;
         _options = options;
         _settings = settings;
+        _commits = commits;
         _log = log;
     }
 
@@ -60,12 +59,13 @@ public sealed class RaftJournal : IDisposable
         options ??= new RaftJournalOptions();
         options.Validate();
         Directory.CreateDirectory(directory);
-        CheckCommitRecordsReadable(directory);
+        var commits = SlotCommitManager.Open(directory);
         var settings = new FasterLogSettings(directory, deleteDirOnDispose: false)
         {
             PageSizeBits = options.PageSizeBits,
             MemorySizeBits = options.MemorySizeBits,
             SegmentSizeBits = options.SegmentSizeBits,
+            LogCommitManager = commits,
         };
         FasterLog log;
         try
@@ -75,15 +75,15 @@ public sealed class RaftJournal : IDisposable
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             settings.Dispose();
-            throw new StorageCorruptionException(CommitDirectory(directory), 0, "a readable FasterLog commit record", e);
+            commits.Dispose();
+            throw new StorageCorruptionException(Path.Combine(directory, SlotCommitManager.FileName), 0, "commit metadata FasterLog can recover from", e);
         }
 
-        var journal = new RaftJournal(directory, options, settings, log);
+        var journal = new RaftJournal(directory, options, settings, commits, log);
         try
         {
             journal.CheckCommitRecovered();
             journal.Recover();
-            journal._committedUntil = log.TailAddress;
             return journal;
         }
         catch
@@ -202,41 +202,24 @@ public sealed class RaftJournal : IDisposable
         await CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    // Commits everything enqueued, sealing the commit with a cookie of our own: the address the commit covers and
-    // its checksum. FasterLog's commit record is not protected well enough to catch every flipped bit in it.
+    // Commits everything enqueued. After a failed commit the in-memory view is ahead of the disk: no more writes.
     private async ValueTask CommitAsync(CancellationToken cancellationToken)
     {
-        if (_log.TailAddress == _committedUntil)
-        {
-            return;
-        }
-
         if (_failure is not null)
         {
             throw new IOException($"the journal in {_directory} failed earlier and accepts no more writes; reopen it to read what is durable", _failure);
         }
 
-        var until = _log.TailAddress;
-        bool success;
         try
         {
-            (success, _, _) = await _log.CommitStronglyAsync(Seal(until), -1, cancellationToken).ConfigureAwait(false);
+            await _log.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (CommitFailureException e)
         {
-            // What this write enqueued is not durable and the in-memory view is ahead of the disk: refuse further
-            // writes; a reopen recovers exactly what was durable.
             _failure = e;
             throw new IOException(
                 $"the journal in {_directory} could not make its writes durable ({FreeSpace()} free on its file system; a full disk is the usual cause): {e.Message}", e);
         }
-
-        if (!success)
-        {
-            throw new IOException($"FasterLog in {_directory} refused to commit up to address {until}");
-        }
-
-        _committedUntil = until;
     }
 
     private string FreeSpace()
@@ -251,78 +234,22 @@ public sealed class RaftJournal : IDisposable
         }
     }
 
-    private static byte[] Seal(long until)
-    {
-        var seal = new byte[12];
-        BinaryPrimitives.WriteInt64LittleEndian(seal, until);
-        BinaryPrimitives.WriteUInt32LittleEndian(seal.AsSpan(8), Crc32.HashToUInt32(seal.AsSpan(0, 8)));
-        return seal;
-    }
-
-    private void CheckSeal(string commitFile)
-    {
-        if (_log.TailAddress == _log.BeginAddress && _log.BeginAddress == FirstRecordAddress)
-        {
-            return;
-        }
-
-        var seal = _log.RecoveredCookie;
-        var valid = seal is { Length: 12 }
-            && BinaryPrimitives.ReadUInt32LittleEndian(seal.AsSpan(8)) == Crc32.HashToUInt32(seal.AsSpan(0, 8));
-        var until = valid ? BinaryPrimitives.ReadInt64LittleEndian(seal) : -1;
-        if (until != _log.TailAddress)
-        {
-            throw new StorageCorruptionException(commitFile, 0,
-                valid
-                    ? $"a commit sealed for the recovered tail {_log.TailAddress}, found a seal for {until}"
-                    : "a commit sealed by Kuorum (its seal is missing or fails its checksum)");
-        }
-    }
-
     /// <inheritdoc />
     public void Dispose()
     {
         _log.Dispose();
         _settings.Dispose();
+        _commits.Dispose();
     }
 
-    private static string CommitDirectory(string directory) => Path.Combine(directory, "log-commits");
-
-    // Before FasterLog parses them: a malformed commit record could crash it.
-    private static void CheckCommitRecordsReadable(string directory)
-    {
-        foreach (var (file, bytes) in FasterCommitRecords.ReadWritten(CommitDirectory(directory)))
-        {
-            if (FasterCommitRecords.FindLayoutError(bytes) is { } error)
-            {
-                throw new StorageCorruptionException(file, error.Offset, error.Expected);
-            }
-        }
-    }
-
-    // FasterLog skips a commit record it cannot read and falls back to an older one, or opens empty: either would
-    // drop durable entries without a word. So the newest written commit record must be the one FasterLog
-    // recovered to, and carry our seal for the recovered tail.
+    // FasterLog skips commit metadata it cannot parse and opens empty: it must have recovered to the newest commit.
     private void CheckCommitRecovered()
     {
-        var newest = FasterCommitRecords.ReadWritten(CommitDirectory(_directory)).FirstOrDefault();
-        if (_log.BeginAddress < FirstRecordAddress || _log.TailAddress < _log.BeginAddress)
+        var expected = _commits.Newest ?? (FirstRecordAddress, FirstRecordAddress);
+        if (_log.BeginAddress != expected.Begin || _log.TailAddress != expected.Until)
         {
-            throw new StorageCorruptionException(newest.File ?? CommitDirectory(_directory), 0,
-                $"a commit record with {FirstRecordAddress} <= begin <= tail (found begin {_log.BeginAddress}, tail {_log.TailAddress})");
-        }
-
-        if (newest.File is null)
-        {
-            return;
-        }
-
-        CheckSeal(newest.File);
-        var (begin, until) = FasterCommitRecords.Addresses(newest.Bytes);
-        if (begin != _log.BeginAddress || until != _log.TailAddress)
-        {
-            throw new StorageCorruptionException(newest.File, 16,
-                $"the commit FasterLog recovered to (begin {_log.BeginAddress}, until {_log.TailAddress}); this record reads begin {begin}, until {until} and was not usable");
+            throw new StorageCorruptionException(Path.Combine(_directory, SlotCommitManager.FileName), 0,
+                $"FasterLog to recover the newest commit (begin {expected.Begin}, until {expected.Until}); it recovered begin {_log.BeginAddress}, until {_log.TailAddress}");
         }
     }
 

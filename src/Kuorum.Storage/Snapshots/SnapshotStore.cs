@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
-using System.Runtime.InteropServices;
 using Kuorum.Raft;
 
 namespace Kuorum.Storage.Snapshots;
@@ -63,7 +62,7 @@ public sealed class SnapshotStore
         }
 
         File.Move(temporary, name, overwrite: true);
-        SyncDirectory();
+        Posix.SyncDirectory(_directory);
         foreach (var old in Files().Skip(2))
         {
             File.Delete(old);
@@ -163,40 +162,5 @@ public sealed class SnapshotStore
             BinaryPrimitives.ReadInt64LittleEndian(fixedHeader.AsSpan(16)),
             membership);
         return new StoredSnapshot(metadata, file, headerLength, dataLength);
-    }
-
-    // A rename is durable once its directory is synced; .NET cannot open a directory, so ask libc.
-    private void SyncDirectory()
-    {
-        const int ReadOnlyDirectory = 0x10000; // O_RDONLY | O_DIRECTORY
-        var fd = NativeMethods.Open(_directory, ReadOnlyDirectory);
-        if (fd < 0)
-        {
-            throw new IOException($"cannot open directory {_directory} to sync it (errno {Marshal.GetLastPInvokeError()})");
-        }
-
-        try
-        {
-            if (NativeMethods.Fsync(fd) != 0)
-            {
-                throw new IOException($"fsync of directory {_directory} failed (errno {Marshal.GetLastPInvokeError()})");
-            }
-        }
-        finally
-        {
-            _ = NativeMethods.Close(fd);
-        }
-    }
-
-    private static class NativeMethods
-    {
-        [DllImport("libc", EntryPoint = "open", SetLastError = true)]
-        public static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
-
-        [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
-        public static extern int Fsync(int fd);
-
-        [DllImport("libc", EntryPoint = "close", SetLastError = true)]
-        public static extern int Close(int fd);
     }
 }

@@ -12,9 +12,7 @@ public sealed class RaftJournalCorruptionTests : IDisposable
 
     private string SegmentFile => Path.Combine(_directory.Path, "fasterlog.log.0");
 
-    private string NewestCommitFile() => Directory.GetFiles(Path.Combine(_directory.Path, "log-commits"))
-        .OrderByDescending(f => long.Parse(Path.GetFileName(f).Split('.')[1], System.Globalization.CultureInfo.InvariantCulture))
-        .First();
+
 
     private async Task WriteJournalAsync()
     {
@@ -57,42 +55,45 @@ public sealed class RaftJournalCorruptionTests : IDisposable
         Assert.Contains("fasterlog", error.File);
     }
 
-    // FasterLog's commit record: length, version, checksum, begin address, until address, commit number. A flip in
-    // the addresses changes what FasterLog would recover: the journal must refuse to open.
+    private string CommitFile => Path.Combine(_directory.Path, "journal.commit");
+
     [Theory]
-    [InlineData(16, 0x40)]
-    [InlineData(17, 0x01)]
-    [InlineData(24, 0x08)]
-    [InlineData(24, 0xFF)]
-    [InlineData(25, 0x01)]
-    public async Task Open_CommitRecordAddressFlipped_RefusesNamingTheFile(int offset, byte flip)
+    [InlineData(0)]
+    [InlineData(5)]
+    [InlineData(9)]
+    [InlineData(17)]
+    [InlineData(25)]
+    [InlineData(40)]
+    [InlineData(4096 + 0)]
+    [InlineData(4096 + 25)]
+    [InlineData(4096 + 40)]
+    public async Task Open_CommitSlotByteFlipped_RefusesNamingTheCommitFile(int offset)
     {
         await WriteJournalAsync();
-        var commit = NewestCommitFile();
-        var bytes = await File.ReadAllBytesAsync(commit);
-        bytes[offset] ^= flip;
-        await File.WriteAllBytesAsync(commit, bytes);
+        var bytes = await File.ReadAllBytesAsync(CommitFile);
+        bytes[offset] ^= 0x21;
+        await File.WriteAllBytesAsync(CommitFile, bytes);
 
         var error = Assert.Throws<StorageCorruptionException>(() => RaftJournal.Open(_directory.Path, _small));
 
-        Assert.Contains("expected", error.Message);
-        Assert.True(error.File.Contains("log-commits") || error.File.Contains("fasterlog.log"), error.Message);
+        Assert.Equal(CommitFile, error.File);
+        Assert.InRange(error.Offset, offset >= 4096 ? 4096 : 0, offset >= 4096 ? 8191 : 4095);
     }
 
-    // Any single flip in the commit record either stops the journal from opening or leaves what it reads
-    // exactly as written: never wrong data.
+    // Any single flip in the commit file either stops the journal from opening or leaves what it reads exactly as
+    // written (a flip in a slot's unused tail): never wrong data.
     [Fact]
-    public async Task Open_AnyCommitRecordByteFlipped_RefusesOrReadsExactlyWhatWasWritten()
+    public async Task Open_AnyCommitFileByteFlipped_RefusesOrReadsExactlyWhatWasWritten()
     {
         await WriteJournalAsync();
-        var commit = NewestCommitFile();
-        var original = await File.ReadAllBytesAsync(commit);
-        var refused = 0;
-        for (var offset = 0; offset < 48; offset++)
+        var original = await File.ReadAllBytesAsync(CommitFile);
+        var accepted = new List<int>();
+        var offsets = Enumerable.Range(0, 160).Concat(Enumerable.Range(4096, 160)).Concat([1000, 5000, 8191]).ToList();
+        foreach (var offset in offsets)
         {
             var bytes = (byte[])original.Clone();
             bytes[offset] ^= 0x21;
-            await File.WriteAllBytesAsync(commit, bytes);
+            await File.WriteAllBytesAsync(CommitFile, bytes);
             try
             {
                 using var journal = RaftJournal.Open(_directory.Path, _small);
@@ -102,34 +103,30 @@ public sealed class RaftJournalCorruptionTests : IDisposable
             }
             catch (StorageCorruptionException)
             {
-                refused++;
+                continue;
             }
-
-            // Opening may have committed again: put the original back under the newest name.
-            foreach (var file in Directory.GetFiles(Path.Combine(_directory.Path, "log-commits")))
+            finally
             {
-                File.Delete(file);
+                await File.WriteAllBytesAsync(CommitFile, original);
             }
 
-            await File.WriteAllBytesAsync(commit, original);
+            accepted.Add(offset);
         }
 
-        Assert.True(refused >= 16, $"only {refused} of 48 flips refused");
+        // Each slot's header, metadata and checksum take more than 64 bytes: flips there are always refused.
+        Assert.DoesNotContain(accepted, o => o % 4096 < 64);
     }
 
     [Fact]
-    public async Task Open_AllCommitBytesInverted_Refuses()
+    public async Task Open_TruncatedCommitFile_Refuses()
     {
         await WriteJournalAsync();
-        var commit = NewestCommitFile();
-        var bytes = await File.ReadAllBytesAsync(commit);
-        for (var i = 0; i < 64; i++)
+        using (var file = File.OpenWrite(CommitFile))
         {
-            bytes[i] ^= 0xFF;
+            file.SetLength(4096);
         }
 
-        await File.WriteAllBytesAsync(commit, bytes);
-
-        Assert.Throws<StorageCorruptionException>(() => RaftJournal.Open(_directory.Path, _small));
+        var error = Assert.Throws<StorageCorruptionException>(() => RaftJournal.Open(_directory.Path, _small));
+        Assert.Equal(CommitFile, error.File);
     }
 }
