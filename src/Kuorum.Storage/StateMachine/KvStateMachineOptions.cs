@@ -1,0 +1,52 @@
+namespace Kuorum.Storage.StateMachine;
+
+/// <summary>Limits and FASTER sizes of a <see cref="KvStateMachine"/>.</summary>
+public sealed class KvStateMachineOptions
+{
+    // A record holds FASTER's 8-byte header, the key and the value each with a 4-byte length, and our 24-byte header.
+    private const int RecordOverheadBytes = 64;
+
+    /// <summary>Key and value limits.</summary>
+    public KvLimits Limits { get; init; } = KvLimits.Default;
+
+    /// <summary>Bytes of FASTER's hash index (a power of two; 64-byte buckets of 7 entries). Default 16 MiB, ~1.8M keys before overflow buckets.</summary>
+    public long IndexSizeBytes { get; init; } = 1L << 24;
+
+    /// <summary>log2 of a log page (default 4 MiB); a page must hold the largest record the limits allow.</summary>
+    public int PageSizeBits { get; init; } = 22;
+
+    /// <summary>log2 of the log's in-memory part (default 256 MiB); older records live on disk and are read back on demand.</summary>
+    public int MemorySizeBits { get; init; } = 28;
+
+    /// <summary>log2 of a log segment file (default 1 GiB).</summary>
+    public int SegmentSizeBits { get; init; } = 30;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming a setting out of bounds.</summary>
+    public void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(Limits);
+        Limits.Validate();
+        if (IndexSizeBytes < 64 || IndexSizeBytes > 1L << 40 || (IndexSizeBytes & (IndexSizeBytes - 1)) != 0)
+        {
+            throw new ArgumentException($"state machine setting {nameof(IndexSizeBytes)} must be a power of two in 64..2^40; got {IndexSizeBytes}", nameof(IndexSizeBytes));
+        }
+
+        var largestRecord = (long)Limits.MaxKeyBytes + Limits.MaxValueBytes + RecordOverheadBytes;
+        if (PageSizeBits is < 12 or > 30 || 1L << PageSizeBits < largestRecord)
+        {
+            throw new ArgumentException(
+                $"state machine setting {nameof(PageSizeBits)} must be in 12..30 and a page must hold the largest record ({largestRecord} bytes with {nameof(KvLimits)}.{nameof(KvLimits.MaxKeyBytes)} and {nameof(KvLimits)}.{nameof(KvLimits.MaxValueBytes)}); got {PageSizeBits}",
+                nameof(PageSizeBits));
+        }
+
+        if (MemorySizeBits < PageSizeBits + 2 || MemorySizeBits > 40)
+        {
+            throw new ArgumentException($"state machine setting {nameof(MemorySizeBits)} must be in {PageSizeBits + 2}..40 (at least four pages); got {MemorySizeBits}", nameof(MemorySizeBits));
+        }
+
+        if (SegmentSizeBits < PageSizeBits || SegmentSizeBits > 40)
+        {
+            throw new ArgumentException($"state machine setting {nameof(SegmentSizeBits)} must be in {PageSizeBits}..40 (at least a page); got {SegmentSizeBits}", nameof(SegmentSizeBits));
+        }
+    }
+}

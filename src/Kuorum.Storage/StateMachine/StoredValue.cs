@@ -1,0 +1,34 @@
+using System.Buffers.Binary;
+
+namespace Kuorum.Storage.StateMachine;
+
+/// <summary>
+/// A FASTER value of the state machine: <c>[create revision][mod revision][version]</c> (i64 LE each) then the
+/// user's value bytes. <see cref="Value"/> is only filled when a read asks for it.
+/// </summary>
+internal readonly record struct StoredValue(long CreateRevision, long ModRevision, long Version, byte[]? Value)
+{
+    public const int HeaderBytes = 24;
+
+    public static void WriteHeader(Span<byte> destination, long createRevision, long modRevision, long version)
+    {
+        BinaryPrimitives.WriteInt64LittleEndian(destination, createRevision);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[8..], modRevision);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[16..], version);
+    }
+
+    /// <summary>Reads a stored value; a value too short for the header reads as version 0, which no live key has.</summary>
+    public static StoredValue Read(ReadOnlySpan<byte> stored, bool withValue) =>
+        stored.Length < HeaderBytes
+            ? default
+            : new StoredValue(
+                BinaryPrimitives.ReadInt64LittleEndian(stored),
+                BinaryPrimitives.ReadInt64LittleEndian(stored[8..]),
+                BinaryPrimitives.ReadInt64LittleEndian(stored[16..]),
+                withValue ? stored[HeaderBytes..].ToArray() : null);
+
+    /// <summary>Whether the revisions can belong to a live key of a store at <paramref name="revision"/>.</summary>
+    public bool IsConsistent(long revision) =>
+        Version >= 1 && CreateRevision >= 1 && CreateRevision <= ModRevision && ModRevision <= revision
+        && Version <= ModRevision - CreateRevision + 1;
+}
