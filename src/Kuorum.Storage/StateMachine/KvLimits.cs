@@ -13,6 +13,9 @@ public sealed class KvLimits
     /// <summary>Default <see cref="MaxValueBytes"/>: 1 MiB.</summary>
     public const int DefaultMaxValueBytes = 1 << 20;
 
+    /// <summary>Default <see cref="MaxTxnOps"/>: 128, as etcd.</summary>
+    public const int DefaultMaxTxnOps = 128;
+
     /// <summary>The limits used when none are given.</summary>
     public static KvLimits Default { get; } = new();
 
@@ -21,6 +24,9 @@ public sealed class KvLimits
 
     /// <summary>Largest value, in bytes; an empty value is allowed.</summary>
     public int MaxValueBytes { get; init; } = DefaultMaxValueBytes;
+
+    /// <summary>Most compares, and most operations in each branch, of a transaction (etcd checks each list alike).</summary>
+    public int MaxTxnOps { get; init; } = DefaultMaxTxnOps;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming a limit out of bounds.</summary>
     public void Validate()
@@ -33,6 +39,11 @@ public sealed class KvLimits
         if (MaxValueBytes is < 0 or > 1 << 28)
         {
             throw new ArgumentException($"{nameof(KvLimits)}.{nameof(MaxValueBytes)} must be in 0..{1 << 28}; got {MaxValueBytes}", nameof(MaxValueBytes));
+        }
+
+        if (MaxTxnOps is < 1 or > 1 << 16)
+        {
+            throw new ArgumentException($"{nameof(KvLimits)}.{nameof(MaxTxnOps)} must be in 1..{1 << 16}; got {MaxTxnOps}", nameof(MaxTxnOps));
         }
     }
 
@@ -56,6 +67,15 @@ public sealed class KvLimits
         if (value.Length > MaxValueBytes)
         {
             throw new ArgumentException($"value is {value.Length} bytes; the limit is {MaxValueBytes} ({nameof(KvLimits)}.{nameof(MaxValueBytes)})", nameof(value));
+        }
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the limit when a transaction's list of <paramref name="what"/> is too long.</summary>
+    public void CheckTxnOps(int count, string what)
+    {
+        if (count > MaxTxnOps)
+        {
+            throw new ArgumentException($"txn has {count} {what}; the limit is {MaxTxnOps} ({nameof(KvLimits)}.{nameof(MaxTxnOps)})", what);
         }
     }
 }

@@ -8,8 +8,22 @@ namespace Kuorum.Storage.StateMachine;
 
 /// <summary>
 /// The agent's key-value state machine on <c>FasterKV&lt;SpanByte, SpanByte&gt;</c>. Committed Raft entries are
-/// <see cref="Apply"/>d in index order; each Put or Delete that changes something raises the store's
-/// <see cref="Revision"/> by one, and every key carries etcd's create revision, mod revision and version.
+/// <see cref="Apply"/>d in index order with etcd v3's semantics: each command that changes something (a Put, a Delete,
+/// a Txn with any effective write, a LeaseRevoke of a lease with keys) raises the store's <see cref="Revision"/> by
+/// exactly one, all its changes sharing that revision, and every key carries etcd's create revision, mod revision,
+/// version and lease. <see cref="Apply"/> answers each entry with an <see cref="ApplyResult"/>.
+/// <para>
+/// Leases are granted and revoked through the log only; keep-alives and expiry are the leader's bookkeeping, from
+/// <see cref="Leases"/>, so applying never reads a clock. A key's lease is part of its FASTER record; the lease table
+/// itself (id and TTL, 16 bytes a lease) is sealed in the checkpoint's cookie rather than stored under reserved keys,
+/// so no user key is taken from etcd's key space and the table is exactly as durable as the records it goes with. On
+/// open the table comes from the cookie and each lease's keys are collected by the key-set rebuild scan.
+/// </para>
+/// <para>
+/// The latest <see cref="KvStateMachineOptions.HistoryRevisions"/> revisions keep their events in memory for watches
+/// (<see cref="EventsSince"/>). The history is not durable: after <see cref="Open"/> it starts empty at the recovered
+/// revision, so a watch from before a restart is answered compacted and must resynchronise from the current state.
+/// </para>
 /// <para>
 /// Durability is by <see cref="Checkpoint"/> only: applied entries live in FASTER's memory (and log) until a checkpoint
 /// makes them durable together with <see cref="AppliedIndex"/> and <see cref="Revision"/>. <see cref="Open"/> recovers
@@ -30,10 +44,17 @@ public sealed class KvStateMachine : IDisposable
     private const string LogFileBaseName = "hlog.log";
     private const string CheckpointDirectoryName = "checkpoints";
 
-    // The checkpoint cookie: [magic][format][applied index][revision][key count][crc32 of the rest], little endian.
+    // The checkpoint cookie: [magic][format][applied index][revision][key count][lease count, u32]
+    // [(lease id, ttl ms) per lease][crc32 of the rest], little endian. Format 1 (phase one, no leases, 24-byte record
+    // header) is not read: its records would not decode with the lease in the header.
     private const uint CookieMagic = 0x4D53564B; // "KVSM"
-    private const uint CookieFormat = 1;
-    private const int CookieBytes = 40;
+    private const uint CookieFormat = 2;
+    private const int CookieHeaderBytes = 36;
+    private const int CookieLeaseBytes = 16;
+
+    private static readonly KvOpResult _putResult = new(KvOpKind.Put, null, 0);
+    private static readonly KvOpResult _deletedNone = new(KvOpKind.Delete, null, 0);
+    private static readonly KvOpResult _deletedOne = new(KvOpKind.Delete, null, 1);
 
     // Values up to this size are staged on the stack on their way into FASTER, larger ones in a pooled buffer.
     private const int StackValueBytes = 512;
@@ -44,6 +65,12 @@ public sealed class KvStateMachine : IDisposable
     private readonly FasterKV<SpanByte, SpanByte> _store;
     private readonly ClientSession<SpanByte, SpanByte, SpanByte, KvReadOutput, Empty, KvFunctions> _session;
     private readonly SortedSet<byte[]> _keys = new(ByteOrder.Instance);
+    private readonly Dictionary<long, LeaseState> _leases = [];
+
+    // Events of revisions above _historyFloor, from _eventsHead on (the list is compacted now and then).
+    private readonly List<KvEvent> _events = [];
+    private int _eventsHead;
+    private long _historyFloor;
     private Exception? _failure;
     private bool _disposed;
 
@@ -64,6 +91,9 @@ public sealed class KvStateMachine : IDisposable
 
     /// <summary>Number of live keys.</summary>
     public int KeyCount => _keys.Count;
+
+    /// <summary>Number of leases.</summary>
+    public int LeaseCount => _leases.Count;
 
     /// <summary>
     /// Opens (creating if needed) the state machine in <paramref name="directory"/> and recovers its latest checkpoint.
@@ -134,18 +164,19 @@ public sealed class KvStateMachine : IDisposable
     }
 
     /// <summary>
-    /// Applies a committed entry. Returns false, changing nothing, for an entry at or below <see cref="AppliedIndex"/>
-    /// (a replay after recovery); throws <see cref="InvalidOperationException"/> for an entry that skips ahead. Normal
-    /// entries with data carry a <see cref="KvCommand"/> (a malformed one throws <see cref="InvalidDataException"/>
-    /// naming the entry); leader no-ops, ConfChange and Bootstrap entries only advance the applied index.
+    /// Applies a committed entry and says what it did. Returns a result with <see cref="ApplyResult.Applied"/> false,
+    /// changing nothing, for an entry at or below <see cref="AppliedIndex"/> (a replay after recovery); throws
+    /// <see cref="InvalidOperationException"/> for an entry that skips ahead. Normal entries with data carry a
+    /// <see cref="KvCommand"/> (a malformed one throws <see cref="InvalidDataException"/> naming the entry); leader
+    /// no-ops, ConfChange and Bootstrap entries only advance the applied index.
     /// </summary>
-    public bool Apply(Entry entry)
+    public ApplyResult Apply(Entry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
         ThrowIfUnusable();
         if (entry.Index <= AppliedIndex)
         {
-            return false;
+            return new ApplyResult(entry.Index, applied: false, Revision, succeeded: false);
         }
 
         if (entry.Index != AppliedIndex + 1)
@@ -154,6 +185,7 @@ public sealed class KvStateMachine : IDisposable
                 $"entry {entry.Index} skips ahead: the state machine applied up to {AppliedIndex} and needs entry {AppliedIndex + 1} next");
         }
 
+        ApplyResult result;
         switch (entry.Type)
         {
             case EntryType.Normal when !entry.Data.IsEmpty:
@@ -167,16 +199,17 @@ public sealed class KvStateMachine : IDisposable
                     throw new InvalidDataException($"entry {entry.Index}/{entry.Term}: expected {e.Message}", e);
                 }
 
-                Execute(command);
+                result = Execute(entry.Index, command);
                 break;
             case EntryType.Normal or EntryType.ConfChange or EntryType.Bootstrap:
+                result = new ApplyResult(entry.Index, applied: true, Revision);
                 break;
             default:
                 throw new InvalidDataException($"entry {entry.Index}/{entry.Term}: unknown entry type {(byte)entry.Type}");
         }
 
         AppliedIndex = entry.Index;
-        return true;
+        return result;
     }
 
     /// <summary>The key's value and revisions, or null when it does not exist.</summary>
@@ -184,9 +217,63 @@ public sealed class KvStateMachine : IDisposable
     {
         ThrowIfUnusable();
         _options.Limits.CheckKey(key);
-        return TryRead(key, withValue: true, out var stored)
-            ? new KvRecord(key.ToArray(), stored.Value!, stored.CreateRevision, stored.ModRevision, stored.Version)
-            : null;
+        return Current(key);
+    }
+
+    /// <summary>Every lease, by id, with its TTL and its keys in byte order: what a new leader tracks expiry for.</summary>
+    public IReadOnlyList<KvLease> Leases()
+    {
+        ThrowIfUnusable();
+        return [.. _leases.OrderBy(pair => pair.Key).Select(pair => pair.Value.ToLease(pair.Key))];
+    }
+
+    /// <summary>Lease <paramref name="id"/> with its TTL and keys, or null when there is no such lease.</summary>
+    public KvLease? GetLease(long id)
+    {
+        ThrowIfUnusable();
+        return _leases.TryGetValue(id, out var lease) ? lease.ToLease(id) : null;
+    }
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> events of the revisions after <paramref name="revision"/>, in order, never splitting
+    /// a revision (its events all come, even past the limit, or none do); or, when <paramref name="revision"/> is older
+    /// than the history held, an answer with <see cref="KvEventBatch.Compacted"/> and the oldest revision held.
+    /// </summary>
+    public KvEventBatch EventsSince(long revision, int limit)
+    {
+        ThrowIfUnusable();
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        if (revision < _historyFloor)
+        {
+            return new KvEventBatch(Compacted: true, _historyFloor + 1, Revision, []);
+        }
+
+        var (low, high) = (_eventsHead, _events.Count);
+        while (low < high)
+        {
+            var middle = low + ((high - low) / 2);
+            if (_events[middle].Revision <= revision)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        var events = new List<KvEvent>(Math.Min(limit, _events.Count - low));
+        for (var i = low; i < _events.Count; i++)
+        {
+            if (events.Count >= limit && _events[i].Revision != events[^1].Revision)
+            {
+                break;
+            }
+
+            events.Add(_events[i]);
+        }
+
+        return new KvEventBatch(Compacted: false, _historyFloor + 1, Revision, events);
     }
 
     /// <summary>
@@ -215,7 +302,7 @@ public sealed class KvStateMachine : IDisposable
                 throw KeySetMismatch(key);
             }
 
-            records.Add(new KvRecord(key, stored.Value!, stored.CreateRevision, stored.ModRevision, stored.Version));
+            records.Add(new KvRecord(key, stored.Value!, stored.CreateRevision, stored.ModRevision, stored.Version, stored.Lease));
             if (records.Count == limit)
             {
                 break;
@@ -243,7 +330,7 @@ public sealed class KvStateMachine : IDisposable
         // price: after a fold-over every record is read-only, so the next update of a key appends a new record
         // instead of updating in place, and the log grows until it is compacted (later work). FASTER removes the
         // previous checkpoint once this one completes.
-        _store.CommitCookie = SealCookie(AppliedIndex, Revision, _keys.Count);
+        _store.CommitCookie = SealCookie();
         var (success, _) = await _store.TakeHybridLogCheckpointAsync(CheckpointType.FoldOver, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!success)
         {
@@ -265,33 +352,138 @@ public sealed class KvStateMachine : IDisposable
         _settings.Dispose();
     }
 
-    private void Execute(KvCommand command)
+    private ApplyResult Execute(long index, KvCommand command)
     {
         try
         {
-            if (command.Kind == KvCommandKind.Put)
+            return command.Kind switch
             {
-                Put(command.Key.Span, command.Value.Span);
-            }
-            else
-            {
-                Delete(command.Key.Span);
-            }
+                KvCommandKind.LeaseGrant => GrantLease(index, command),
+                KvCommandKind.LeaseRevoke => RevokeLease(index, command),
+                _ => Run(index, command),
+            };
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // FASTER or the key set may hold half of the command: refuse further work; a reopen recovers the last
-            // checkpoint and the Raft log replays from there.
+            // FASTER, the key set or the leases may hold half of the command: refuse further work; a reopen recovers
+            // the last checkpoint and the Raft log replays from there.
             _failure = e;
             throw;
         }
     }
 
-    private void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    // A Put, a Delete or a Txn: the compares read the state before the command, then the chosen operations run in
+    // order, each seeing the ones before it, and all writes share the revision after the current one.
+    private ApplyResult Run(long index, KvCommand command)
+    {
+        var succeeded = true;
+        foreach (var compare in command.Compares)
+        {
+            if (!compare.Holds(Current(compare.Key.Span)))
+            {
+                succeeded = false;
+                break;
+            }
+        }
+
+        var operations = command.Operations(succeeded);
+        foreach (var operation in operations)
+        {
+            if (operation.Kind == KvOpKind.Put && operation.Lease != 0 && !_leases.ContainsKey(operation.Lease))
+            {
+                return new ApplyResult(index, applied: true, Revision, command, succeeded, KvApplyError.LeaseNotFound);
+            }
+        }
+
+        // Tentatively at the new revision, so that a Get after a Put of the same key reads a consistent record.
+        var revision = ++Revision;
+        var changed = false;
+        var results = new KvOpResult[operations.Count];
+        for (var i = 0; i < results.Length; i++)
+        {
+            var operation = operations[i];
+            switch (operation.Kind)
+            {
+                case KvOpKind.Put:
+                    Put(operation.Key.Span, operation.Value.Span, operation.Lease, revision);
+                    results[i] = _putResult;
+                    changed = true;
+                    break;
+                case KvOpKind.Delete:
+                    var deleted = Delete(operation.Key.Span, revision);
+                    results[i] = deleted ? _deletedOne : _deletedNone;
+                    changed |= deleted;
+                    break;
+                default:
+                    results[i] = new KvOpResult(KvOpKind.Get, Current(operation.Key.Span), 0);
+                    break;
+            }
+        }
+
+        EndWrite(changed);
+        return new ApplyResult(index, applied: true, Revision, command, succeeded, results: results);
+    }
+
+    private ApplyResult GrantLease(long index, KvCommand command)
+    {
+        if (!_leases.TryAdd(command.Lease, new LeaseState(command.TtlMilliseconds)))
+        {
+            return new ApplyResult(index, applied: true, Revision, command, error: KvApplyError.LeaseExists);
+        }
+
+        return new ApplyResult(index, applied: true, Revision, command);
+    }
+
+    private ApplyResult RevokeLease(long index, KvCommand command)
+    {
+        if (!_leases.TryGetValue(command.Lease, out var lease))
+        {
+            return new ApplyResult(index, applied: true, Revision, command, error: KvApplyError.LeaseNotFound);
+        }
+
+        // The keys in byte order, so that every replica records the same events in the same order.
+        var keys = lease.Keys.ToArray();
+        var revision = ++Revision;
+        foreach (var key in keys)
+        {
+            if (!Delete(key, revision))
+            {
+                throw KeySetMismatch(key);
+            }
+        }
+
+        _leases.Remove(command.Lease);
+        EndWrite(keys.Length > 0);
+        return new ApplyResult(index, applied: true, Revision, command, results: [new KvOpResult(KvOpKind.Delete, null, keys.Length)]);
+    }
+
+    // After the writes of one command at Revision: keep the revision if something changed, else step back; then drop
+    // the events that fell out of the history.
+    private void EndWrite(bool changed)
+    {
+        if (!changed)
+        {
+            Revision--;
+            return;
+        }
+
+        _historyFloor = Math.Max(_historyFloor, Revision - _options.HistoryRevisions);
+        while (_eventsHead < _events.Count && _events[_eventsHead].Revision <= _historyFloor)
+        {
+            _eventsHead++;
+        }
+
+        if (_eventsHead >= 1024 && _eventsHead * 2 >= _events.Count)
+        {
+            _events.RemoveRange(0, _eventsHead);
+            _eventsHead = 0;
+        }
+    }
+
+    private void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long lease, long revision)
     {
         var keyBytes = key.ToArray();
-        var revision = Revision + 1;
-        var (createRevision, version) = (revision, 1L);
+        var (createRevision, version, oldLease) = (revision, 1L, 0L);
         if (_keys.Contains(keyBytes))
         {
             if (!TryRead(key, withValue: false, out var existing))
@@ -299,7 +491,7 @@ public sealed class KvStateMachine : IDisposable
                 throw KeySetMismatch(keyBytes);
             }
 
-            (createRevision, version) = (existing.CreateRevision, existing.Version + 1);
+            (createRevision, version, oldLease) = (existing.CreateRevision, existing.Version + 1, existing.Lease);
         }
 
         var length = StoredValue.HeaderBytes + value.Length;
@@ -308,7 +500,7 @@ public sealed class KvStateMachine : IDisposable
         try
         {
             var stored = buffer[..length];
-            StoredValue.WriteHeader(stored, createRevision, revision, version);
+            StoredValue.WriteHeader(stored, createRevision, revision, version, lease);
             value.CopyTo(stored[StoredValue.HeaderBytes..]);
             if (_session.Upsert(key, stored).IsPending)
             {
@@ -324,15 +516,45 @@ public sealed class KvStateMachine : IDisposable
         }
 
         _keys.Add(keyBytes);
-        Revision = revision;
+        if (oldLease != lease)
+        {
+            if (oldLease != 0)
+            {
+                LeaseOf(oldLease, keyBytes).Keys.Remove(keyBytes);
+            }
+
+            if (lease != 0)
+            {
+                _leases[lease].Keys.Add(keyBytes);
+            }
+        }
+
+        if (_options.HistoryRevisions > 0)
+        {
+            _events.Add(new KvEvent(KvEventType.Put, new KvRecord(keyBytes, value.ToArray(), createRevision, revision, version, lease)));
+        }
     }
 
-    private void Delete(ReadOnlySpan<byte> key)
+    private bool Delete(ReadOnlySpan<byte> key, long revision)
     {
         var keyBytes = key.ToArray();
         if (!_keys.Contains(keyBytes))
         {
-            return;
+            return false;
+        }
+
+        // Without leases no key has one, and the delete needs no read.
+        if (_leases.Count > 0)
+        {
+            if (!TryRead(key, withValue: false, out var existing))
+            {
+                throw KeySetMismatch(keyBytes);
+            }
+
+            if (existing.Lease != 0)
+            {
+                LeaseOf(existing.Lease, keyBytes).Keys.Remove(keyBytes);
+            }
         }
 
         if (_session.Delete(key).IsPending)
@@ -341,8 +563,23 @@ public sealed class KvStateMachine : IDisposable
         }
 
         _keys.Remove(keyBytes);
-        Revision++;
+        if (_options.HistoryRevisions > 0)
+        {
+            _events.Add(new KvEvent(KvEventType.Delete, new KvRecord(keyBytes, ReadOnlyMemory<byte>.Empty, 0, revision, 0)));
+        }
+
+        return true;
     }
+
+    private KvRecord? Current(ReadOnlySpan<byte> key) =>
+        TryRead(key, withValue: true, out var stored)
+            ? new KvRecord(key.ToArray(), stored.Value!, stored.CreateRevision, stored.ModRevision, stored.Version, stored.Lease)
+            : null;
+
+    private LeaseState LeaseOf(long lease, byte[] key) =>
+        _leases.TryGetValue(lease, out var state)
+            ? state
+            : throw new InvalidOperationException($"key {Convert.ToHexString(key)} in {_directory} is attached to lease {lease}, which does not exist");
 
     private bool TryRead(ReadOnlySpan<byte> key, bool withValue, out StoredValue stored)
     {
@@ -380,18 +617,19 @@ public sealed class KvStateMachine : IDisposable
         return true;
     }
 
-    // After FASTER recovered a checkpoint: take the applied index and revision from its cookie, rebuild the key set by
-    // iterating the live records, and check both against each other.
+    // After FASTER recovered a checkpoint: take the applied index, revision and lease table from its cookie, rebuild
+    // the key set and each lease's keys by iterating the live records, and check them against each other.
     private void Restore(string checkpoints, byte[]? cookie)
     {
         if (!TryOpenCookie(cookie, out var applied, out var revision, out var keyCount))
         {
             throw new StorageCorruptionException(checkpoints, 0,
-                $"a checkpoint sealed by Kuorum ({CookieBytes}-byte cookie, format {CookieFormat}, valid checksum); found {(cookie is null ? "no cookie" : $"a {cookie.Length}-byte cookie that fails its checks")}");
+                $"a checkpoint sealed by Kuorum (cookie format {CookieFormat} with a lease table of positive ids and TTLs, valid checksum); found {(cookie is null ? "no cookie" : $"a {cookie.Length}-byte cookie that fails its checks")}");
         }
 
         AppliedIndex = applied;
         Revision = revision;
+        _historyFloor = revision;
         using var iterator = _session.Iterate();
         while (iterator.GetNext(out var recordInfo))
         {
@@ -405,12 +643,23 @@ public sealed class KvStateMachine : IDisposable
             if (key.Length == 0 || !stored.IsConsistent(revision))
             {
                 throw LogCorruption(iterator.CurrentAddress,
-                    $"a record with a key and revisions consistent with store revision {revision}; found a {key.Length}-byte key, create {stored.CreateRevision}, mod {stored.ModRevision}, version {stored.Version}");
+                    $"a record with a key and revisions consistent with store revision {revision}; found a {key.Length}-byte key, create {stored.CreateRevision}, mod {stored.ModRevision}, version {stored.Version}, lease {stored.Lease}");
             }
 
             if (!_keys.Add(key))
             {
                 throw LogCorruption(iterator.CurrentAddress, $"one live record per key; key {Convert.ToHexString(key)} appears twice");
+            }
+
+            if (stored.Lease != 0)
+            {
+                if (!_leases.TryGetValue(stored.Lease, out var lease))
+                {
+                    throw LogCorruption(iterator.CurrentAddress,
+                        $"a record whose lease is in the checkpoint's lease table; key {Convert.ToHexString(key)} has lease {stored.Lease}, which is not");
+                }
+
+                lease.Keys.Add(key);
             }
         }
 
@@ -420,25 +669,37 @@ public sealed class KvStateMachine : IDisposable
         }
     }
 
-    private static byte[] SealCookie(long applied, long revision, long keyCount)
+    private byte[] SealCookie()
     {
-        var cookie = new byte[CookieBytes];
+        var cookie = new byte[CookieHeaderBytes + (CookieLeaseBytes * _leases.Count) + 4];
         BinaryPrimitives.WriteUInt32LittleEndian(cookie, CookieMagic);
         BinaryPrimitives.WriteUInt32LittleEndian(cookie.AsSpan(4), CookieFormat);
-        BinaryPrimitives.WriteInt64LittleEndian(cookie.AsSpan(8), applied);
-        BinaryPrimitives.WriteInt64LittleEndian(cookie.AsSpan(16), revision);
-        BinaryPrimitives.WriteInt64LittleEndian(cookie.AsSpan(24), keyCount);
-        BinaryPrimitives.WriteUInt32LittleEndian(cookie.AsSpan(32), Crc32.HashToUInt32(cookie.AsSpan(0, 32)));
+        BinaryPrimitives.WriteInt64LittleEndian(cookie.AsSpan(8), AppliedIndex);
+        BinaryPrimitives.WriteInt64LittleEndian(cookie.AsSpan(16), Revision);
+        BinaryPrimitives.WriteInt64LittleEndian(cookie.AsSpan(24), _keys.Count);
+        BinaryPrimitives.WriteUInt32LittleEndian(cookie.AsSpan(32), (uint)_leases.Count);
+        var at = CookieHeaderBytes;
+        foreach (var (id, lease) in _leases.OrderBy(pair => pair.Key))
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(cookie.AsSpan(at), id);
+            BinaryPrimitives.WriteInt64LittleEndian(cookie.AsSpan(at + 8), lease.TtlMilliseconds);
+            at += CookieLeaseBytes;
+        }
+
+        BinaryPrimitives.WriteUInt32LittleEndian(cookie.AsSpan(at), Crc32.HashToUInt32(cookie.AsSpan(0, at)));
         return cookie;
     }
 
-    private static bool TryOpenCookie(byte[]? cookie, out long applied, out long revision, out long keyCount)
+    // Reads the cookie's fields, and its lease table into _leases (with no keys yet).
+    private bool TryOpenCookie(byte[]? cookie, out long applied, out long revision, out long keyCount)
     {
         (applied, revision, keyCount) = (0, 0, 0);
-        if (cookie is not { Length: CookieBytes }
+        if (cookie is null || cookie.Length < CookieHeaderBytes + 4
             || BinaryPrimitives.ReadUInt32LittleEndian(cookie) != CookieMagic
             || BinaryPrimitives.ReadUInt32LittleEndian(cookie.AsSpan(4)) != CookieFormat
-            || BinaryPrimitives.ReadUInt32LittleEndian(cookie.AsSpan(32)) != Crc32.HashToUInt32(cookie.AsSpan(0, 32)))
+            || BinaryPrimitives.ReadUInt32LittleEndian(cookie.AsSpan(32)) != (uint)(cookie.Length - CookieHeaderBytes - 4) / CookieLeaseBytes
+            || (cookie.Length - CookieHeaderBytes - 4) % CookieLeaseBytes != 0
+            || BinaryPrimitives.ReadUInt32LittleEndian(cookie.AsSpan(cookie.Length - 4)) != Crc32.HashToUInt32(cookie.AsSpan(0, cookie.Length - 4)))
         {
             return false;
         }
@@ -446,6 +707,16 @@ public sealed class KvStateMachine : IDisposable
         applied = BinaryPrimitives.ReadInt64LittleEndian(cookie.AsSpan(8));
         revision = BinaryPrimitives.ReadInt64LittleEndian(cookie.AsSpan(16));
         keyCount = BinaryPrimitives.ReadInt64LittleEndian(cookie.AsSpan(24));
+        for (var at = CookieHeaderBytes; at < cookie.Length - 4; at += CookieLeaseBytes)
+        {
+            var id = BinaryPrimitives.ReadInt64LittleEndian(cookie.AsSpan(at));
+            var ttl = BinaryPrimitives.ReadInt64LittleEndian(cookie.AsSpan(at + 8));
+            if (id < 1 || ttl < 1 || !_leases.TryAdd(id, new LeaseState(ttl)))
+            {
+                return false;
+            }
+        }
+
         return applied >= 0 && revision >= 0 && keyCount >= 0;
     }
 
@@ -467,5 +738,15 @@ public sealed class KvStateMachine : IDisposable
         var segment = address >> _options.SegmentSizeBits;
         var offset = address & ((1L << _options.SegmentSizeBits) - 1);
         return new StorageCorruptionException(Path.Combine(_directory, $"{LogFileBaseName}.{segment}"), offset, expected);
+    }
+
+    // A lease: its TTL, for the leader, and its keys in byte order (the same arrays as in the key set).
+    private sealed class LeaseState(long ttlMilliseconds)
+    {
+        public long TtlMilliseconds { get; } = ttlMilliseconds;
+
+        public SortedSet<byte[]> Keys { get; } = new(ByteOrder.Instance);
+
+        public KvLease ToLease(long id) => new(id, TtlMilliseconds, [.. Keys.Select(key => (ReadOnlyMemory<byte>)key.ToArray())]);
     }
 }

@@ -3,11 +3,20 @@ namespace Kuorum.Storage.StateMachine;
 /// <summary>Limits and FASTER sizes of a <see cref="KvStateMachine"/>.</summary>
 public sealed class KvStateMachineOptions
 {
-    // A record holds FASTER's 8-byte header, the key and the value each with a 4-byte length, and our 24-byte header.
+    // A record holds FASTER's 8-byte header, the key and the value each with a 4-byte length, and our 32-byte header.
     private const int RecordOverheadBytes = 64;
 
     /// <summary>Key and value limits.</summary>
     public KvLimits Limits { get; init; } = KvLimits.Default;
+
+    /// <summary>Default <see cref="HistoryRevisions"/>.</summary>
+    public const int DefaultHistoryRevisions = 10_000;
+
+    /// <summary>
+    /// How many of the latest revisions keep their events in memory for <see cref="KvStateMachine.EventsSince"/> (0: no
+    /// history). The events hold their values, so the memory this costs is that of the latest puts.
+    /// </summary>
+    public int HistoryRevisions { get; init; } = DefaultHistoryRevisions;
 
     /// <summary>Bytes of FASTER's hash index (a power of two; 64-byte buckets of 7 entries). Default 16 MiB, ~1.8M keys before overflow buckets.</summary>
     public long IndexSizeBytes { get; init; } = 1L << 24;
@@ -26,6 +35,11 @@ public sealed class KvStateMachineOptions
     {
         ArgumentNullException.ThrowIfNull(Limits);
         Limits.Validate();
+        if (HistoryRevisions is < 0 or > 10_000_000)
+        {
+            throw new ArgumentException($"state machine setting {nameof(HistoryRevisions)} must be in 0..10000000; got {HistoryRevisions}", nameof(HistoryRevisions));
+        }
+
         if (IndexSizeBytes < 64 || IndexSizeBytes > 1L << 40 || (IndexSizeBytes & (IndexSizeBytes - 1)) != 0)
         {
             throw new ArgumentException($"state machine setting {nameof(IndexSizeBytes)} must be a power of two in 64..2^40; got {IndexSizeBytes}", nameof(IndexSizeBytes));

@@ -3,18 +3,19 @@ using System.Buffers.Binary;
 namespace Kuorum.Storage.StateMachine;
 
 /// <summary>
-/// A FASTER value of the state machine: <c>[create revision][mod revision][version]</c> (i64 LE each) then the
+/// A FASTER value of the state machine: <c>[create revision][mod revision][version][lease]</c> (i64 LE each) then the
 /// user's value bytes. <see cref="Value"/> is only filled when a read asks for it.
 /// </summary>
-internal readonly record struct StoredValue(long CreateRevision, long ModRevision, long Version, byte[]? Value)
+internal readonly record struct StoredValue(long CreateRevision, long ModRevision, long Version, long Lease, byte[]? Value)
 {
-    public const int HeaderBytes = 24;
+    public const int HeaderBytes = 32;
 
-    public static void WriteHeader(Span<byte> destination, long createRevision, long modRevision, long version)
+    public static void WriteHeader(Span<byte> destination, long createRevision, long modRevision, long version, long lease)
     {
         BinaryPrimitives.WriteInt64LittleEndian(destination, createRevision);
         BinaryPrimitives.WriteInt64LittleEndian(destination[8..], modRevision);
         BinaryPrimitives.WriteInt64LittleEndian(destination[16..], version);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[24..], lease);
     }
 
     /// <summary>Reads a stored value; a value too short for the header reads as version 0, which no live key has.</summary>
@@ -25,10 +26,11 @@ internal readonly record struct StoredValue(long CreateRevision, long ModRevisio
                 BinaryPrimitives.ReadInt64LittleEndian(stored),
                 BinaryPrimitives.ReadInt64LittleEndian(stored[8..]),
                 BinaryPrimitives.ReadInt64LittleEndian(stored[16..]),
+                BinaryPrimitives.ReadInt64LittleEndian(stored[24..]),
                 withValue ? stored[HeaderBytes..].ToArray() : null);
 
     /// <summary>Whether the revisions can belong to a live key of a store at <paramref name="revision"/>.</summary>
     public bool IsConsistent(long revision) =>
         Version >= 1 && CreateRevision >= 1 && CreateRevision <= ModRevision && ModRevision <= revision
-        && Version <= ModRevision - CreateRevision + 1;
+        && Version <= ModRevision - CreateRevision + 1 && Lease >= 0;
 }

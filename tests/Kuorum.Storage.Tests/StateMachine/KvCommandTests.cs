@@ -111,4 +111,63 @@ public sealed class KvCommandTests
 
         Assert.Contains("KvLimits.MaxKeyBytes", error.Message);
     }
+
+    [Fact]
+    public void Encode_Txn_DecodesToTheSameComparesAndBranches()
+    {
+        var txn = KvCommand.Txn(
+            [KvCompare.Value(B("a"), KvCompareOperator.Greater, B("v")), KvCompare.ModRevision(B("b"), KvCompareOperator.Less, -3)],
+            [KvOp.Put(B("a"), B("x"), 7), KvOp.Get(B("b"))],
+            [KvOp.Delete(B("c"))]);
+
+        var decoded = KvCommand.Decode(txn.Encode());
+
+        Assert.Equal(KvCommandKind.Txn, decoded.Kind);
+        Assert.Equal(
+            [(KvCompareTarget.Value, KvCompareOperator.Greater, "a", 0L, "v"), (KvCompareTarget.ModRevision, KvCompareOperator.Less, "b", -3L, "")],
+            decoded.Compares.Select(c => (c.Target, c.Operator, S(c.Key), c.Number, S(c.Bytes))));
+        Assert.Equal([(KvOpKind.Put, "a", "x", 7L), (KvOpKind.Get, "b", "", 0L)], decoded.Success.Select(o => (o.Kind, S(o.Key), S(o.Value), o.Lease)));
+        Assert.Equal([(KvOpKind.Delete, "c")], decoded.Failure.Select(o => (o.Kind, S(o.Key))));
+    }
+
+    [Fact]
+    public void Encode_LeaseCommandsAndLeasedPut_DecodeToTheSameCommands()
+    {
+        var grant = KvCommand.Decode(KvCommand.LeaseGrant(42, 3000).Encode());
+        var revoke = KvCommand.Decode(KvCommand.LeaseRevoke(42).Encode());
+        var leased = KvCommand.Put(B("k"), B("v"), 42).Encode();
+        var plain = KvCommand.Put(B("k"), B("v"), 0).Encode();
+
+        Assert.Equal((KvCommandKind.LeaseGrant, 42L, 3000L), (grant.Kind, grant.Lease, grant.TtlMilliseconds));
+        Assert.Equal((KvCommandKind.LeaseRevoke, 42L), (revoke.Kind, revoke.Lease));
+        Assert.Equal((byte)KvCommandKind.PutWithLease, leased[0]);
+        Assert.Equal((byte)KvCommandKind.Put, plain[0]);
+        var decoded = KvCommand.Decode(leased);
+        Assert.Equal(("k", "v", 42L), (S(decoded.Key), S(decoded.Value), decoded.Lease));
+    }
+
+    [Fact]
+    public void LeaseGrant_IdOrTtlNotPositive_Throws()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => KvCommand.LeaseGrant(0, 1000));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KvCommand.LeaseGrant(1, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KvCommand.Put(B("k"), B("v"), -1));
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9 }, "found 14")]
+    [InlineData(new byte[] { 3, 1, 0, 0, 0, 9, 0, 1, 0, 0, 0, 65, 0, 0, 0, 0, 0, 0, 0, 0 }, "compare target in 0..4, found 9")]
+    [InlineData(new byte[] { 3, 9, 0, 0, 0, 0, 0 }, "room for its 9 compares")]
+    [InlineData(new byte[] { 3, 0, 0, 0, 0, 2, 0, 0, 0, 2, 1, 0, 0, 0, 65, 2, 1, 0, 0, 0, 65, 0, 0, 0, 0 }, "key 41 written twice")]
+    [InlineData(new byte[] { 4, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }, "ttl of at least 1, found 0")]
+    [InlineData(new byte[] { 5, 0, 0, 0, 0, 0, 0, 0, 0 }, "lease of at least 1, found 0")]
+    [InlineData(new byte[] { 6, 1, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 65 }, "key length in 0..1, found 5")]
+    public void Decode_MalformedNewKinds_ThrowsSayingWhatIsWrong(byte[] bytes, string expected)
+    {
+        var error = Assert.Throws<InvalidDataException>(() => KvCommand.Decode(bytes));
+
+        Assert.Contains(expected, error.Message);
+    }
+
+    private static string S(ReadOnlyMemory<byte> bytes) => System.Text.Encoding.UTF8.GetString(bytes.Span);
 }

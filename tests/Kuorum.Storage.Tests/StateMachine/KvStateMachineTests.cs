@@ -64,7 +64,7 @@ public sealed class KvStateMachineTests : IDisposable
     {
         using var machine = Open();
 
-        Assert.True(machine.Apply(Put(1, "a", "one")));
+        Assert.True(machine.Apply(Put(1, "a", "one")).Applied);
 
         Assert.Equal(new KvRecord(B("a"), B("one"), 1, 1, 1), machine.Get(B("a")));
         Assert.Equal(1, machine.Revision);
@@ -109,7 +109,7 @@ public sealed class KvStateMachineTests : IDisposable
         using var machine = Open();
         machine.Apply(Put(1, "a", "one"));
 
-        Assert.True(machine.Apply(Delete(2, "missing")));
+        Assert.True(machine.Apply(Delete(2, "missing")).Applied);
 
         Assert.Equal(1, machine.Revision);
         Assert.Equal(2, machine.AppliedIndex);
@@ -171,9 +171,9 @@ public sealed class KvStateMachineTests : IDisposable
         using var machine = Open();
         machine.Apply(Put(1, "a", "one"));
 
-        Assert.True(machine.Apply(Noop(2)));
-        Assert.True(machine.Apply(new Entry(3, 2, EntryType.ConfChange, new byte[] { 7, 7 })));
-        Assert.True(machine.Apply(new Entry(4, 2, EntryType.Bootstrap, new byte[] { 1 })));
+        Assert.True(machine.Apply(Noop(2)).Applied);
+        Assert.True(machine.Apply(new Entry(3, 2, EntryType.ConfChange, new byte[] { 7, 7 })).Applied);
+        Assert.True(machine.Apply(new Entry(4, 2, EntryType.Bootstrap, new byte[] { 1 })).Applied);
 
         Assert.Equal(4, machine.AppliedIndex);
         Assert.Equal(1, machine.Revision);
@@ -187,8 +187,8 @@ public sealed class KvStateMachineTests : IDisposable
         machine.Apply(Put(1, "a", "one"));
         machine.Apply(Put(2, "a", "two"));
 
-        Assert.False(machine.Apply(Put(1, "a", "one")));
-        Assert.False(machine.Apply(Put(2, "a", "other")));
+        Assert.False(machine.Apply(Put(1, "a", "one")).Applied);
+        Assert.False(machine.Apply(Put(2, "a", "other")).Applied);
 
         Assert.Equal(new KvRecord(B("a"), B("two"), 1, 2, 2), machine.Get(B("a")));
         Assert.Equal(2, machine.Revision);
@@ -279,7 +279,7 @@ public sealed class KvStateMachineTests : IDisposable
         Assert.Equal(before, Everything(reopened));
 
         // The agent replays its log from an index it does not know precisely: every replayed entry is ignored.
-        Assert.All(history, entry => Assert.False(reopened.Apply(entry)));
+        Assert.All(history, entry => Assert.False(reopened.Apply(entry).Applied));
         Assert.Equal(revision, reopened.Revision);
         Assert.Equal(before, Everything(reopened));
     }
