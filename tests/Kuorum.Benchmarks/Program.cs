@@ -46,6 +46,7 @@ if (suite is "all" or "storage")
     var scratch = Path.GetFullPath(Path.Combine(artifacts, "scratch"));
     Directory.CreateDirectory(scratch);
     rows.AddRange(StorageBenchmark.Run(scratch));
+    rows.AddRange(StateMachineBenchmark.Run(scratch));
     Directory.Delete(scratch, recursive: true);
 }
 
