@@ -7,7 +7,11 @@ internal static class Posix
 {
     public const int ReadWrite = 0x2;
     public const int DataSync = 0x1000; // O_DSYNC
-    private const int ReadOnlyDirectory = 0x10000; // O_RDONLY | O_DIRECTORY
+
+    // Child processes (the crash tests start some) must not inherit our descriptors: a held file keeps a file system
+    // busy and outlives the parent's close.
+    public const int CloseOnExec = 0x80000; // O_CLOEXEC
+    private const int ReadOnlyDirectory = 0x10000 | CloseOnExec; // O_RDONLY | O_DIRECTORY | O_CLOEXEC
 
     [DllImport("libc", EntryPoint = "open", SetLastError = true)]
     public static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);

@@ -53,7 +53,7 @@ internal sealed class SlotCommitManager : ILogCommitManager
             Posix.SyncDirectory(directory);
         }
 
-        var fd = Posix.Open(path, Posix.ReadWrite | Posix.DataSync);
+        var fd = Posix.Open(path, Posix.ReadWrite | Posix.DataSync | Posix.CloseOnExec);
         if (fd < 0)
         {
             throw new IOException($"cannot open {path} (errno {Marshal.GetLastPInvokeError()})");
