@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Kuorum.Raft;
 using Kuorum.Storage.CrashChild;
@@ -26,75 +25,20 @@ public sealed class RaftJournalCrashTests(ITestOutputHelper output)
         using var directory = new TempDirectory();
         const ulong Seed = 20261126;
         var random = new SeededRandom(Seed);
-        var childDll = Path.Combine(AppContext.BaseDirectory, "Kuorum.Storage.CrashChild.dll");
         long reported = 0;
         long recovered = 0;
         var killedBeforeOpen = 0;
         for (var kill = 0; kill < _kills; kill++)
         {
-            var start = new ProcessStartInfo("dotnet")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            start.ArgumentList.Add(childDll);
-            start.ArgumentList.Add(directory.Path);
-            start.ArgumentList.Add(Seed.ToString(CultureInfo.InvariantCulture));
-            using var child = Process.Start(start)!;
-            var stderr = child.StandardError.ReadToEndAsync();
-            var lines = new List<string>();
-            var readAll = ReadLinesAsync(child, lines);
-            if (random.Next(4) == 0)
-            {
-                // Somewhere in start-up or recovery.
-                await Task.Delay(random.Next(120));
-            }
-            else
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-                while (!lines.Any(l => l.StartsWith("open", StringComparison.Ordinal)) && !child.HasExited)
-                {
-                    await Task.Delay(1, timeout.Token);
-                }
-
-                await Task.Delay(random.Next(40));
-            }
-
-            if (child.HasExited)
-            {
-                Assert.Fail($"the writer exited by itself with {child.ExitCode}: {await stderr}");
-            }
-
-            child.Kill();
-            await child.WaitForExitAsync();
-            await readAll;
-            if (!lines.Any(l => l.StartsWith("open", StringComparison.Ordinal)))
-            {
-                killedBeforeOpen++;
-            }
-
-            foreach (var line in lines.Where(l => l.StartsWith("durable ", StringComparison.Ordinal)))
-            {
-                reported = Math.Max(reported, long.Parse(line["durable ".Length..], CultureInfo.InvariantCulture));
-            }
-
+            // Start-up or recovery is over within 120 ms; a run of up to 40 ms covers many steps.
+            var killed = await CrashChildProcess.RunAndKillAsync(random, 120, 40, directory.Path, Seed.ToString(CultureInfo.InvariantCulture));
+            killedBeforeOpen += killed.Opened ? 0 : 1;
+            reported = Math.Max(reported, killed.HighestDurable);
             recovered = await VerifyAsync(directory.Path, Seed, reported);
         }
 
         output.WriteLine($"{_kills} kills ({killedBeforeOpen} before the journal opened), {recovered} steps durable at the end");
         Assert.True(recovered >= _kills, $"the writer made too little progress to test anything: {recovered} steps in {_kills} runs");
-    }
-
-    private static async Task ReadLinesAsync(Process child, List<string> lines)
-    {
-        while (await child.StandardOutput.ReadLineAsync() is { } line)
-        {
-            lock (lines)
-            {
-                lines.Add(line);
-            }
-        }
     }
 
     // The journal must hold the workload's state after some step at or past the last reported durable one: the

@@ -34,7 +34,6 @@ public sealed class NodeStorageCrashTests(ITestOutputHelper output)
         using var referenceDirectory = new TempDirectory();
         const ulong Seed = 20261202;
         var random = new SeededRandom(Seed);
-        var childDll = Path.Combine(AppContext.BaseDirectory, "Kuorum.Storage.CrashChild.dll");
 
         // The reference is fed the workload's entries in order, up to the journal's last index after each kill (which
         // never goes back: nothing durable may be lost), so it always holds a fresh replay of the whole sequence.
@@ -46,48 +45,10 @@ public sealed class NodeStorageCrashTests(ITestOutputHelper output)
         var clock = Stopwatch.StartNew();
         for (var kill = 0; kill < _kills; kill++)
         {
-            var start = new ProcessStartInfo("dotnet")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            start.ArgumentList.Add(childDll);
-            start.ArgumentList.Add("kv");
-            start.ArgumentList.Add(node.Path);
-            start.ArgumentList.Add(Seed.ToString(CultureInfo.InvariantCulture));
-            using var child = Process.Start(start)!;
-
-            // Blocking reads on threads of their own: reading a child's pipes asynchronously holds thread-pool threads,
-            // and on 2 cores that starves the pool at start-up, so "open" would be seen (and the child killed) late.
-            var stderr = Task.Factory.StartNew(child.StandardError.ReadToEnd, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-            var lines = new List<string>();
-            var readAll = Task.Factory.StartNew(() => ReadLines(child, lines), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-            if (random.Next(4) == 0)
-            {
-                // Somewhere in start-up, opening or the recovery replay (the runtime alone takes some 80 ms to start).
-                await Task.Delay(random.Next(220));
-            }
-            else
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-                while (!HasOpened(lines) && !child.HasExited)
-                {
-                    await Task.Delay(1, timeout.Token);
-                }
-
-                await Task.Delay(random.Next(50));
-            }
-
-            if (child.HasExited)
-            {
-                Assert.Fail($"the writer exited by itself with {child.ExitCode}: {await stderr}");
-            }
-
-            child.Kill();
-            await child.WaitForExitAsync();
-            await readAll;
-            if (!HasOpened(lines))
+            // The runtime alone takes some 80 ms to start: up to 220 ms lands in start-up, opening or the recovery replay.
+            var killed = await CrashChildProcess.RunAndKillAsync(random, 220, 50, "kv", node.Path, Seed.ToString(CultureInfo.InvariantCulture));
+            var lines = killed.Lines;
+            if (!killed.Opened)
             {
                 killedBeforeOpen++;
             }
@@ -96,10 +57,7 @@ public sealed class NodeStorageCrashTests(ITestOutputHelper output)
                 killedInCheckpoint++;
             }
 
-            foreach (var line in lines.Where(l => l.StartsWith("durable ", StringComparison.Ordinal)))
-            {
-                reported = Math.Max(reported, long.Parse(line["durable ".Length..], CultureInfo.InvariantCulture));
-            }
+            reported = Math.Max(reported, killed.HighestDurable);
 
             try
             {
@@ -115,25 +73,6 @@ public sealed class NodeStorageCrashTests(ITestOutputHelper output)
         output.WriteLine(
             $"{_kills} kills ({killedBeforeOpen} before recovery finished, {killedInCheckpoint} in a checkpoint or compaction) in {clock.Elapsed.TotalSeconds:F1} s; {reference.AppliedIndex} entries durable at the end, {reference.KeyCount} live keys at revision {reference.Revision}; {replayed} entries replayed in verification");
         Assert.True(reference.AppliedIndex >= _kills, $"the writer made too little progress to test anything: {reference.AppliedIndex} entries in {_kills} runs");
-    }
-
-    private static bool HasOpened(List<string> lines)
-    {
-        lock (lines)
-        {
-            return lines.Any(l => l.StartsWith("open", StringComparison.Ordinal));
-        }
-    }
-
-    private static void ReadLines(Process child, List<string> lines)
-    {
-        while (child.StandardOutput.ReadLine() is { } line)
-        {
-            lock (lines)
-            {
-                lines.Add(line);
-            }
-        }
     }
 
     // Recovers the node as it restarts and checks it against the workload; returns how many entries were replayed.
