@@ -39,6 +39,9 @@ sim:
 bench:
 	$(DOTNET) run --project tests/Kuorum.Benchmarks $(RUN_FLAGS) -- --artifacts artifacts/bench
 
+# Targets owned by parts of the project (crds, chart, …) live in mk/.
+-include mk/*.mk
+
 clean:
 	rm -rf artifacts
 	$(DOTNET) clean Operator.sln $(DOTNET_FLAGS)
