@@ -1,0 +1,84 @@
+using Grpc.Core;
+using Kuorum.Agent.Node;
+using Kuorum.Api.V1;
+using Kuorum.Raft;
+
+namespace Kuorum.Agent.Services;
+
+/// <summary>Members, leadership and endpoint tables as the API shows them, from the node's published view.</summary>
+internal static class ClusterViews
+{
+    public static LeaderInfo Leader(NodeView view) => new()
+    {
+        LeaderId = view.LeaderId,
+        LeaderAddress = view.Addresses.GetValueOrDefault(view.LeaderId, ""),
+        Term = view.Term,
+        IsLocal = view.IsLeader,
+        LocalId = view.Id,
+    };
+
+    public static IEnumerable<Member> Members(NodeView view, PeerTransportView transport)
+    {
+        var progress = view.Progress.ToDictionary(p => p.Id);
+        foreach (var id in view.Membership.All.Order())
+        {
+            var voter = view.Membership.Voters.Contains(id);
+            var role = id == view.LeaderId ? Role.Leader : !voter ? Role.Learner
+                : id == view.Id && view.Role is RaftRole.Candidate or RaftRole.PreCandidate ? Role.Candidate : Role.Follower;
+            // Health: the leader knows who answered recently; a follower knows only itself and the leader.
+            var health = id == view.Id || id == view.LeaderId ? Health.Passing
+                : view.IsLeader && progress.TryGetValue(id, out var p) ? (p.RecentActive ? Health.Passing : Health.Critical)
+                : Health.Unknown;
+            yield return new Member
+            {
+                Id = id,
+                Address = view.Addresses.GetValueOrDefault(id, ""),
+                Role = role,
+                Voter = voter,
+                Health = health,
+                Weight = health == Health.Critical ? 0 : 1000,
+                MatchIndex = progress.TryGetValue(id, out var pr) ? pr.Match : 0,
+                RttUs = transport.RttMicroseconds(id),
+            };
+        }
+    }
+
+    public static EndpointTable Endpoints(NodeView view, PeerTransportView transport)
+    {
+        var table = new EndpointTable { Strategy = "leader-only" };
+        table.Members.AddRange(Members(view, transport).Select(m => { m.RttUs = 0; m.MatchIndex = 0; return m; }));
+        // Until the leader replicates the table (weights), its version is a digest of what it shows.
+        var hash = new HashCode();
+        foreach (var m in table.Members)
+        {
+            hash.Add(m.Id);
+            hash.Add(m.Address);
+            hash.Add(m.Role);
+            hash.Add(m.Health);
+            hash.Add(m.Weight);
+        }
+
+        table.Version = (uint)hash.ToHashCode();
+        return table;
+    }
+
+    /// <summary>The leader's peer channel for forwarding an admin call, or UNAVAILABLE.</summary>
+    public static Api.V1.Admin.AdminClient LeaderAdmin(RaftHost host)
+    {
+        var leader = host.View.LeaderId;
+        if (leader == RaftNode.None)
+        {
+            throw new AgentException(StatusCode.Unavailable, "no leader is known; retry after an election");
+        }
+
+        var channel = host.Transport.ChannelTo(leader)
+            ?? throw new AgentException(StatusCode.Unavailable, $"the address of leader {leader} is unknown");
+        return new Api.V1.Admin.AdminClient(channel);
+    }
+}
+
+/// <summary>Round-trip times as the API reports them.</summary>
+internal readonly struct PeerTransportView(Transport.PeerTransport transport)
+{
+    public long RttMicroseconds(long id) => transport.RoundTrips.TryGetValue(id, out var rtt) ? (long)(rtt.TotalMilliseconds * 1000) : 0;
+}
