@@ -17,10 +17,18 @@ START ?= 1
 SEED ?=
 BUG ?=
 
-.PHONY: build test sim bench clean
+.PHONY: build run publish test sim bench clean
 
 build:
 	$(DOTNET) build Operator.sln $(DOTNET_FLAGS)
+
+# The main job: a narrated local cluster of three agents and a demo application on loopback; last line "demo: ok".
+run: build
+	$(DOTNET) src/Kuorum.Demo/bin/$(CONFIGURATION)/net10.0/kuorum-demo.dll run
+
+# The agent as a Native AOT executable in artifacts/publish/agent.
+publish:
+	$(DOTNET) publish src/Kuorum.Agent -c Release -r linux-x64 -p:PublishAot=true -o artifacts/publish/agent
 
 # Runs every test project; the last line is "N passed, N failed" (", N skipped" when any are).
 test: build

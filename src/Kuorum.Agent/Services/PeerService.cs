@@ -15,7 +15,7 @@ public sealed class PeerService(RaftHost host, ILogger<PeerService> logger) : Pe
         using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, host.ShuttingDown);
         try
         {
-            await ReceiveAsync(requestStream, self, ending.Token);
+            await ReceiveAsync(requestStream, self, context.Peer, ending.Token);
         }
         catch (IOException)
         {
@@ -25,7 +25,7 @@ public sealed class PeerService(RaftHost host, ILogger<PeerService> logger) : Pe
         return new StreamAck();
     }
 
-    private async Task ReceiveAsync(IAsyncStreamReader<RaftBatch> requestStream, long self, CancellationToken token)
+    private async Task ReceiveAsync(IAsyncStreamReader<RaftBatch> requestStream, long self, string peer, CancellationToken token)
     {
         await foreach (var batch in requestStream.ReadAllAsync(token))
         {
@@ -38,7 +38,7 @@ public sealed class PeerService(RaftHost host, ILogger<PeerService> logger) : Pe
                 }
                 catch (Exception e) when (e is FormatException or ArgumentException)
                 {
-                    logger.LogWarning("refused a malformed Raft message from {Peer}: {Error}", context.Peer, e.Message);
+                    logger.LogWarning("refused a malformed Raft message from {Peer}: {Error}", peer, e.Message);
                     throw Requests.Invalid($"malformed Raft message: {e.Message}");
                 }
 

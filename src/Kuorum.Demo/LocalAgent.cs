@@ -1,0 +1,210 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+using Grpc.Net.Client;
+using Kuorum.Api.V1;
+
+namespace Kuorum.Demo;
+
+/// <summary>
+/// One agent process on this machine: the built <c>kuorum-agent.dll</c> run by <c>dotnet</c>, on loopback ports of
+/// its own, with its output kept. It is killed (SIGKILL) or stopped (SIGTERM) by its PID only, and restarts on the
+/// same data directory and ports.
+/// </summary>
+public sealed partial class LocalAgent : IAsyncDisposable
+{
+    private readonly StringBuilder _output = new();
+    private readonly System.Threading.Lock _lock = new();
+    private Process? _process;
+    private GrpcChannel? _channel;
+
+    /// <summary>Describes agent <paramref name="id"/> with fresh loopback ports; <see cref="Start"/> runs it.</summary>
+    public LocalAgent(long id, string dataDirectory, IReadOnlyList<string> args)
+    {
+        Id = id;
+        DataDirectory = dataDirectory;
+        Args = args;
+        PeerPort = FreePort();
+        ApiPort = FreePort();
+        AdminPort = FreePort();
+    }
+
+    /// <summary>Node id.</summary>
+    public long Id { get; }
+
+    /// <summary>Data directory.</summary>
+    public string DataDirectory { get; }
+
+    /// <summary>Arguments added to every start (timing, limits).</summary>
+    public IReadOnlyList<string> Args { get; }
+
+    /// <summary>Peer port.</summary>
+    public int PeerPort { get; }
+
+    /// <summary>Application API port (127.0.0.1).</summary>
+    public int ApiPort { get; }
+
+    /// <summary>Admin HTTP port.</summary>
+    public int AdminPort { get; }
+
+    /// <summary>host:port of the peer port.</summary>
+    public string PeerAddress => $"127.0.0.1:{PeerPort}";
+
+    /// <summary>The process id while running.</summary>
+    public int? Pid => IsRunning ? _process!.Id : null;
+
+    /// <summary>True while the process runs.</summary>
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>The exit code once the process exited.</summary>
+    public int? ExitCode => _process is { HasExited: true } p ? p.ExitCode : null;
+
+    /// <summary>Everything the process printed.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>Channel to the application API.</summary>
+    public GrpcChannel Channel => _channel ??= GrpcChannel.ForAddress($"http://127.0.0.1:{ApiPort}");
+
+    /// <summary>KeyValue client.</summary>
+    public KeyValue.KeyValueClient Kv => new(Channel);
+
+    /// <summary>Leadership client.</summary>
+    public Leadership.LeadershipClient Leadership => new(Channel);
+
+    /// <summary>Admin client.</summary>
+    public Admin.AdminClient Admin => new(Channel);
+
+    /// <summary>Lease client.</summary>
+    public Lease.LeaseClient Lease => new(Channel);
+
+    /// <summary>Lock client.</summary>
+    public Api.V1.Lock.LockClient Locks => new(Channel);
+
+    /// <summary>Where the agent was built: beside this program's build (same configuration), else the KUORUM_AGENT_DLL variable.</summary>
+    public static string AgentDll
+    {
+        get
+        {
+            if (Environment.GetEnvironmentVariable("KUORUM_AGENT_DLL") is { Length: > 0 } configured)
+            {
+                return configured;
+            }
+
+            var here = AppContext.BaseDirectory.TrimEnd('/'); // <project>/bin/<Configuration>/net10.0
+            var configuration = new DirectoryInfo(here).Parent!.Name;
+            var root = here;
+            while (!File.Exists(Path.Combine(root, "Operator.sln")))
+            {
+                root = Path.GetDirectoryName(root) ?? throw new FileNotFoundException("Operator.sln not found above " + here);
+            }
+
+            var dll = Path.Combine(root, "src", "Kuorum.Agent", "bin", configuration, "net10.0", "kuorum-agent.dll");
+            return File.Exists(dll) ? dll : throw new FileNotFoundException($"the agent is not built for {configuration}: run make build", dll);
+        }
+    }
+
+    /// <summary>Starts the process, bootstrapping from (or rejoining) <paramref name="peers"/> (id=host:port,…).</summary>
+    public void Start(string peers, params string[] more)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(AgentDll);
+        string[] fixedArgs =
+        [
+            "--node-id", Id.ToString(CultureInfo.InvariantCulture), "--data-dir", DataDirectory, "--bind-address", "127.0.0.1",
+            "--peer-port", PeerPort.ToString(CultureInfo.InvariantCulture), "--api-port", ApiPort.ToString(CultureInfo.InvariantCulture),
+            "--admin-port", AdminPort.ToString(CultureInfo.InvariantCulture), "--peers", peers,
+        ];
+        foreach (var arg in fixedArgs.Concat(Args).Concat(more))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var process = new Process { StartInfo = start };
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_lock)
+            {
+                _output.AppendLine(line);
+            }
+        }
+    }
+
+    /// <summary>SIGKILL, and waits for the exit.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false } p)
+        {
+            p.Kill(entireProcessTree: false);
+            await p.WaitForExitAsync().ConfigureAwait(false);
+        }
+
+        ResetChannel();
+    }
+
+    /// <summary>SIGTERM, then waits for the exit (SIGKILL after <paramref name="timeout"/>).</summary>
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        if (_process is { HasExited: false } p)
+        {
+            _ = SendSignal(p.Id, 15);
+            using var wait = new CancellationTokenSource(timeout);
+            try
+            {
+                await p.WaitForExitAsync(wait.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                await KillAsync().ConfigureAwait(false);
+            }
+        }
+
+        ResetChannel();
+    }
+
+    private void ResetChannel()
+    {
+        _channel?.Dispose();
+        _channel = null;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync().ConfigureAwait(false);
+        _process?.Dispose();
+        _process = null;
+    }
+
+    /// <summary>A loopback port nobody listens on right now.</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int SendSignal(int pid, int signal);
+}
