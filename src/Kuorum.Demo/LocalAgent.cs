@@ -18,6 +18,7 @@ public sealed partial class LocalAgent : IAsyncDisposable
 {
     private readonly StringBuilder _output = new();
     private readonly System.Threading.Lock _lock = new();
+    private static readonly HashSet<int> _handedOut = [];
     private Process? _process;
     private GrpcChannel? _channel;
 
@@ -197,12 +198,22 @@ public sealed partial class LocalAgent : IAsyncDisposable
         _process = null;
     }
 
-    /// <summary>A loopback port nobody listens on right now.</summary>
+    /// <summary>A loopback port nobody listens on right now, never the same one twice in this process.</summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            lock (_handedOut)
+            {
+                if (_handedOut.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
     }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]

@@ -325,7 +325,14 @@ public sealed partial class RaftHost
         {
             var started = _time.GetTimestamp();
             var after = await TransferLeadershipAsync(RaftNode.None, timeout, CancellationToken.None).ConfigureAwait(false);
-            _logger.LogInformation("stopping: handed leadership to {Leader} in {Milliseconds:F0} ms", after.LeaderId, _time.GetElapsedTime(started).TotalMilliseconds);
+            if (after.LeaderId != _options.NodeId && after.LeaderId != RaftNode.None)
+            {
+                _logger.LogInformation("stopping: handed leadership to {Leader} in {Milliseconds:F0} ms", after.LeaderId, _time.GetElapsedTime(started).TotalMilliseconds);
+            }
+            else
+            {
+                _logger.LogWarning("stopping: no voter took over leadership within {Milliseconds:F0} ms; stopping anyway (the others elect a leader)", timeout.TotalMilliseconds);
+            }
         }
         catch (AgentException e)
         {

@@ -61,7 +61,14 @@ public sealed class PeerService(RaftHost host, ILogger<PeerService> logger) : Pe
         }
 
         // Refuse what would fail to apply: the command must decode.
-        Storage.StateMachine.KvCommand.Decode(request.Command.Memory);
+        try
+        {
+            Storage.StateMachine.KvCommand.Decode(request.Command.Memory);
+        }
+        catch (InvalidDataException e)
+        {
+            throw Requests.Invalid($"command is not a key-value command: expected {e.Message}");
+        }
         var (index, term) = await host.ProposeAsLeaderAsync(request.Command.Memory);
         return new ProposeResponse { Index = index, Term = term };
     }

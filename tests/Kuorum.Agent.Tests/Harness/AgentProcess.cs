@@ -17,6 +17,7 @@ public sealed class AgentProcess : IAsyncDisposable
 {
     private readonly StringBuilder _output = new();
     private readonly System.Threading.Lock _lock = new();
+    private static readonly HashSet<int> _handedOut = [];
     private Process? _process;
     private GrpcChannel? _channel;
 
@@ -198,9 +199,19 @@ public sealed class AgentProcess : IAsyncDisposable
 
     private static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            lock (_handedOut)
+            {
+                if (_handedOut.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
     }
 }
 
