@@ -30,12 +30,14 @@ run: build
 publish:
 	$(DOTNET) publish src/Kuorum.Agent -c Release -r linux-x64 -p:PublishAot=true -o artifacts/publish/agent
 
-# Runs every test project; the last line is "N passed, N failed" (", N skipped" when any are).
+# Runs every test project, the CRD drift check and the chart checks (make chart); the last line is "N passed, N failed" (", N skipped" when any are).
 test: build
 	@rm -rf $(RESULTS); mkdir -p $(RESULTS)
 	@set +e; \
 	$(DOTNET) test Operator.sln $(DOTNET_FLAGS) --no-build --logger trx --results-directory $(RESULTS); \
 	status=$$?; \
+	$(MAKE) --no-print-directory crds-check || status=1; \
+	CHART_RESULTS_DIR=$(RESULTS) tests/chart/run.sh || status=1; \
 	tests/tools/trx-summary.sh $(RESULTS) $$status | tail -n 1 > $(RESULTS)/summary.txt; \
 	cat $(RESULTS)/summary.txt; \
 	exit $$status

@@ -1,0 +1,247 @@
+using System.Text.Json.Serialization;
+using k8s.Models;
+
+namespace Kuorum.Operator.Resources;
+
+/// <summary>The desired state of a ConsensusCluster.</summary>
+[CelRule("!has(self.template.spec) || !has(self.template.spec.containers) || self.template.spec.containers.all(c, c.name != 'kuorum-agent')",
+    "the container name 'kuorum-agent' is reserved for the sidecar; rename the application container", FieldPath = ".template.spec.containers")]
+public sealed class ConsensusClusterSpec
+{
+    /// <summary>The largest number of replicas a cluster may have.</summary>
+    public const int MaxReplicas = 9;
+
+    /// <summary>
+    /// Number of replicas, each an application pod with a Kuorum agent, all of them Raft voters. 1 to 9; an odd
+    /// number is recommended (4 replicas tolerate one failure, like 3). Scaling changes the Raft membership one member
+    /// at a time: a new replica joins as a learner and is promoted once caught up; a removed replica leaves the
+    /// configuration before its pod is deleted.
+    /// </summary>
+    [JsonPropertyName("replicas")]
+    [SchemaRange(1, MaxReplicas)]
+    [SchemaDefault("3")]
+    public int Replicas { get; set; } = 3;
+
+    /// <summary>
+    /// The application's pod template. Its containers run beside the Kuorum agent, which the operator adds as a
+    /// native sidecar (an init container named kuorum-agent with restartPolicy Always). The application reaches its
+    /// agent over gRPC at 127.0.0.1:7401 or the Unix socket /run/kuorum/agent.sock (the kuorum-run volume is mounted
+    /// into every application container at /run/kuorum).
+    /// </summary>
+    [JsonPropertyName("template")]
+    [SchemaRequired]
+    public V1PodTemplateSpec Template { get; set; } = new();
+
+    /// <summary>The Kuorum agent sidecar: image and resources.</summary>
+    [JsonPropertyName("agent")]
+    [SchemaDefault("{}")]
+    public AgentSpec? Agent { get; set; }
+
+    /// <summary>Raft timing: heartbeat interval and election timeout.</summary>
+    [JsonPropertyName("timing")]
+    [SchemaDefault("{}")]
+    public TimingSpec? Timing { get; set; }
+
+    /// <summary>Persistent storage of each agent's Raft log, key-value state and snapshots.</summary>
+    [JsonPropertyName("storage")]
+    [SchemaDefault("{}")]
+    [CelRule("self.size == oldSelf.size && (has(self.storageClassName) == has(oldSelf.storageClassName)) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)",
+        "storage is immutable once the cluster exists (StatefulSet volume claim templates cannot change); create a new cluster to change it")]
+    public StorageSpec? Storage { get; set; }
+
+    /// <summary>How each agent probes its own application container. Leadership follows health: an agent whose application is critical does not stay leader.</summary>
+    [JsonPropertyName("probe")]
+    [SchemaDefault("{}")]
+    public ProbeSpec? Probe { get; set; }
+
+    /// <summary>
+    /// How the leader's endpoint table spreads load over replicas: leader-only (everything to the leader), random,
+    /// round-robin, weighted (by health and latency) or least-request (power of two choices).
+    /// </summary>
+    [JsonPropertyName("weightingStrategy")]
+    [SchemaEnum(WeightingStrategies.LeaderOnly, WeightingStrategies.Random, WeightingStrategies.RoundRobin, WeightingStrategies.Weighted, WeightingStrategies.LeastRequest)]
+    [SchemaDefault("\"weighted\"")]
+    public string? WeightingStrategy { get; set; }
+
+    /// <summary>Transport security between agents.</summary>
+    [JsonPropertyName("tls")]
+    [SchemaDefault("{}")]
+    public TlsSpec? Tls { get; set; }
+}
+
+/// <summary>The weighting strategies an agent understands.</summary>
+public static class WeightingStrategies
+{
+    /// <summary>Every request goes to the leader.</summary>
+    public const string LeaderOnly = "leader-only";
+
+    /// <summary>Uniformly random over healthy endpoints.</summary>
+    public const string Random = "random";
+
+    /// <summary>Round-robin over healthy endpoints.</summary>
+    public const string RoundRobin = "round-robin";
+
+    /// <summary>Weighted by health tier and latency.</summary>
+    public const string Weighted = "weighted";
+
+    /// <summary>Least outstanding requests of two random choices.</summary>
+    public const string LeastRequest = "least-request";
+}
+
+/// <summary>The Kuorum agent sidecar.</summary>
+public sealed class AgentSpec
+{
+    /// <summary>Agent container image; when empty, the operator's default (its --agent-image argument).</summary>
+    [JsonPropertyName("image")]
+    [SchemaMaxLength(1024)]
+    public string? Image { get; set; }
+
+    /// <summary>Pull policy of the agent image: Always, IfNotPresent or Never.</summary>
+    [JsonPropertyName("imagePullPolicy")]
+    [SchemaEnum("Always", "IfNotPresent", "Never")]
+    public string? ImagePullPolicy { get; set; }
+
+    /// <summary>Compute resources of the agent container.</summary>
+    [JsonPropertyName("resources")]
+    public V1ResourceRequirements? Resources { get; set; }
+}
+
+/// <summary>
+/// Raft timing. The heartbeat interval must be below half the election timeout, so a follower sees at least two
+/// heartbeats before it starts an election. A failed leader is replaced after about one to two election timeouts.
+/// </summary>
+[CelRule("duration(self.heartbeatInterval) + duration(self.heartbeatInterval) < duration(self.electionTimeout)",
+    "heartbeatInterval must be less than half of electionTimeout (for example 100ms and 1s)", FieldPath = ".heartbeatInterval")]
+public sealed class TimingSpec
+{
+    /// <summary>How often the leader sends heartbeats, as a duration such as 100ms. Between 10ms and 10s.</summary>
+    [JsonPropertyName("heartbeatInterval")]
+    [SchemaPattern(Durations.Pattern)]
+    [SchemaMaxLength(32)]
+    [SchemaDefault("\"100ms\"")]
+    [CelRule("duration(self) >= duration('10ms') && duration(self) <= duration('10s')", "heartbeatInterval must be between 10ms and 10s")]
+    public string? HeartbeatInterval { get; set; }
+
+    /// <summary>How long a follower waits without hearing from a leader before it campaigns, as a duration such as 1s. Between 50ms and 60s.</summary>
+    [JsonPropertyName("electionTimeout")]
+    [SchemaPattern(Durations.Pattern)]
+    [SchemaMaxLength(32)]
+    [SchemaDefault("\"1s\"")]
+    [CelRule("duration(self) >= duration('50ms') && duration(self) <= duration('60s')", "electionTimeout must be between 50ms and 60s")]
+    public string? ElectionTimeout { get; set; }
+}
+
+/// <summary>Persistent storage of each agent.</summary>
+public sealed class StorageSpec
+{
+    /// <summary>Size of each agent's volume (a Kubernetes quantity such as 1Gi). Immutable.</summary>
+    [JsonPropertyName("size")]
+    [SchemaPattern(Quantities.Pattern)]
+    [SchemaMaxLength(32)]
+    [SchemaDefault("\"1Gi\"")]
+    public string? Size { get; set; }
+
+    /// <summary>Storage class of the volumes; when empty, the cluster's default class. Immutable.</summary>
+    [JsonPropertyName("storageClassName")]
+    [SchemaMaxLength(253)]
+    public string? StorageClassName { get; set; }
+}
+
+/// <summary>How an agent probes its application container (modelled on Kubernetes probes).</summary>
+[CelRule("self.kind == 'none' || has(self.port)", "probe.port is required when probe.kind is http, tcp or grpc", FieldPath = ".port")]
+[CelRule("self.kind != 'http' || has(self.path)", "probe.path is required when probe.kind is http", FieldPath = ".path")]
+[CelRule("duration(self.timeout) <= duration(self.period)", "probe.timeout must not exceed probe.period", FieldPath = ".timeout")]
+public sealed class ProbeSpec
+{
+    /// <summary>Probe kind: http (GET path, 2xx/3xx passes), tcp (connect), grpc (grpc.health.v1) or none (always passing).</summary>
+    [JsonPropertyName("kind")]
+    [SchemaEnum(ProbeKinds.Http, ProbeKinds.Tcp, ProbeKinds.Grpc, ProbeKinds.None)]
+    [SchemaDefault("\"none\"")]
+    public string? Kind { get; set; }
+
+    /// <summary>HTTP path to probe, such as /healthz (http only).</summary>
+    [JsonPropertyName("path")]
+    [SchemaPattern("^/.*$")]
+    [SchemaMaxLength(1024)]
+    public string? Path { get; set; }
+
+    /// <summary>Port of the application on 127.0.0.1.</summary>
+    [JsonPropertyName("port")]
+    [SchemaRange(1, 65535)]
+    public int? Port { get; set; }
+
+    /// <summary>Time between probes, as a duration.</summary>
+    [JsonPropertyName("period")]
+    [SchemaPattern(Durations.Pattern)]
+    [SchemaMaxLength(32)]
+    [SchemaDefault("\"5s\"")]
+    public string? Period { get; set; }
+
+    /// <summary>Time a probe may take before it counts as failed, as a duration; at most the period.</summary>
+    [JsonPropertyName("timeout")]
+    [SchemaPattern(Durations.Pattern)]
+    [SchemaMaxLength(32)]
+    [SchemaDefault("\"1s\"")]
+    public string? Timeout { get; set; }
+
+    /// <summary>Time after the agent starts before the first probe, as a duration.</summary>
+    [JsonPropertyName("initialDelay")]
+    [SchemaPattern(Durations.Pattern)]
+    [SchemaMaxLength(32)]
+    [SchemaDefault("\"0s\"")]
+    public string? InitialDelay { get; set; }
+
+    /// <summary>Consecutive passing probes that make a failing application healthy again.</summary>
+    [JsonPropertyName("successThreshold")]
+    [SchemaRange(1, 100)]
+    [SchemaDefault("1")]
+    public int? SuccessThreshold { get; set; }
+
+    /// <summary>Consecutive failing probes that make the application critical.</summary>
+    [JsonPropertyName("failureThreshold")]
+    [SchemaRange(1, 100)]
+    [SchemaDefault("3")]
+    public int? FailureThreshold { get; set; }
+}
+
+/// <summary>The probe kinds an agent understands.</summary>
+public static class ProbeKinds
+{
+    /// <summary>HTTP GET.</summary>
+    public const string Http = "http";
+
+    /// <summary>TCP connect.</summary>
+    public const string Tcp = "tcp";
+
+    /// <summary>grpc.health.v1 Check.</summary>
+    public const string Grpc = "grpc";
+
+    /// <summary>No probe: always passing.</summary>
+    public const string None = "none";
+}
+
+/// <summary>Transport security between agents.</summary>
+[CelRule("self.mode != 'Secret' || has(self.secretName)", "tls.secretName is required when tls.mode is Secret", FieldPath = ".secretName")]
+public sealed class TlsSpec
+{
+    /// <summary>Disabled (plain HTTP/2 between agents) or Secret (mutual TLS with the certificate in secretName; not supported by this operator version yet).</summary>
+    [JsonPropertyName("mode")]
+    [SchemaEnum(TlsModes.Disabled, TlsModes.Secret)]
+    [SchemaDefault("\"Disabled\"")]
+    public string? Mode { get; set; }
+
+    /// <summary>A kubernetes.io/tls Secret holding tls.crt, tls.key and ca.crt (mode Secret).</summary>
+    [JsonPropertyName("secretName")]
+    [SchemaMaxLength(253)]
+    public string? SecretName { get; set; }
+}
+
+/// <summary>TLS modes.</summary>
+public static class TlsModes
+{
+    /// <summary>No TLS between agents.</summary>
+    public const string Disabled = "Disabled";
+
+    /// <summary>Mutual TLS with a user-provided Secret.</summary>
+    public const string Secret = "Secret";
+}
