@@ -120,6 +120,13 @@ public sealed partial class RaftNode
     /// <summary>Test-only fault: answer linearizable reads at once, without confirming leadership with a quorum.</summary>
     internal bool UnsafeReadsWithoutQuorum { get; set; }
 
+    /// <summary>
+    /// While true, this node starts no election: not when its election timeout passes, not on <see cref="Campaign"/>,
+    /// not on a leader's TimeoutNow. It still votes and replicates. The agent sets it while its application is
+    /// critical, so leadership never moves to a replica that cannot serve.
+    /// </summary>
+    public bool CampaignSuppressed { get; set; }
+
     /// <summary>Advances the node's clock by one tick: elections, heartbeats, check-quorum and transfers time out here.</summary>
     public void Tick()
     {
@@ -307,7 +314,7 @@ public sealed partial class RaftNode
 
     private HardState CurrentHardState => new(Term, Vote, _log.Committed);
 
-    private bool Promotable => _log.Membership.Voters.Contains(Id);
+    private bool Promotable => _log.Membership.Voters.Contains(Id) && !CampaignSuppressed;
 
     private void Send(Message message) => _messages.Add(message);
 
