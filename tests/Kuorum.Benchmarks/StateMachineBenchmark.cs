@@ -2,14 +2,17 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Kuorum.Raft;
+using Kuorum.Storage.Snapshots;
 using Kuorum.Storage.StateMachine;
 
 namespace Kuorum.Benchmarks;
 
 /// <summary>
 /// The key-value state machine at 1M keys, with its default options: applying Puts of 100-byte values to 1M distinct
-/// keys in batches, one checkpoint of the whole store, recovering it (<see cref="KvStateMachine.Open"/>), and the
-/// memory of the recovered store.
+/// keys in batches, one checkpoint of the whole store, writing a Raft snapshot of it (streamed into a snapshot file,
+/// checksummed and synced, as <c>NodeStorage.SnapshotAsync</c> does) and installing that snapshot into another state
+/// machine (checked whole, loaded into a fresh store, checkpointed), recovering the checkpoint
+/// (<see cref="KvStateMachine.Open"/>), and the memory of the recovered store.
 /// <para>
 /// Row shapes: the apply row's ops_per_sec is entries applied per second over the whole load and its p50/p99 are
 /// milliseconds per batch. A one-shot timing (checkpoint, open) has its milliseconds in both p50_ms and p99_ms and,
@@ -28,11 +31,13 @@ public static class StateMachineBenchmark
     public static List<BenchmarkRow> Run(string scratch)
     {
         var path = Path.Combine(scratch, "kv-1m");
+        var snapshots = Path.Combine(scratch, "kv-1m-snapshots");
+        var installed = Path.Combine(scratch, "kv-1m-installed");
         var rows = new List<BenchmarkRow>();
         try
         {
             var (heapBefore, _) = Memory();
-            rows.AddRange(LoadAndCheckpoint(path));
+            rows.AddRange(LoadAndCheckpoint(path, snapshots, installed));
             var open = Stopwatch.StartNew();
             using var recovered = KvStateMachine.Open(path);
             var opened = open.Elapsed;
@@ -51,9 +56,12 @@ public static class StateMachineBenchmark
         }
         finally
         {
-            if (Directory.Exists(path))
+            foreach (var directory in new[] { path, snapshots, installed })
             {
-                Directory.Delete(path, recursive: true);
+                if (Directory.Exists(directory))
+                {
+                    Directory.Delete(directory, recursive: true);
+                }
             }
         }
 
@@ -62,13 +70,40 @@ public static class StateMachineBenchmark
 
     // In a method of its own so that nothing keeps the loaded (then disposed) store reachable when memory is measured.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static List<BenchmarkRow> LoadAndCheckpoint(string path)
+    private static List<BenchmarkRow> LoadAndCheckpoint(string path, string snapshots, string installed)
     {
         using var machine = KvStateMachine.Open(path);
         var apply = Apply(machine);
         var checkpoint = Stopwatch.StartNew();
         machine.Checkpoint();
-        return [apply, OneShot("checkpoint 1M keys (fold-over, to disk)", checkpoint.Elapsed)];
+        var checkpointed = checkpoint.Elapsed;
+
+        var write = Stopwatch.StartNew();
+        var snapshot = new SnapshotStore(snapshots)
+            .SaveAsync(new SnapshotMetadata(machine.AppliedIndex, 1, new Membership([1])), machine.WriteSnapshotAsync)
+            .GetAwaiter().GetResult();
+        var written = write.Elapsed;
+
+        using var target = KvStateMachine.Open(installed);
+        var install = Stopwatch.StartNew();
+        using (var data = snapshot.OpenData())
+        {
+            target.RestoreSnapshot(data);
+        }
+
+        var restored = install.Elapsed;
+        if (target.KeyCount != Keys || target.AppliedIndex != machine.AppliedIndex || target.Revision != machine.Revision)
+        {
+            throw new InvalidOperationException($"installed {target.KeyCount} keys at applied index {target.AppliedIndex}; the snapshot holds {Keys} at {machine.AppliedIndex}");
+        }
+
+        return
+        [
+            apply,
+            OneShot("checkpoint 1M keys (fold-over, to disk)", checkpointed),
+            OneShot($"snapshot write 1M keys ({snapshot.Length / MiB:F0} MiB file, streamed, synced)", written),
+            OneShot("snapshot install 1M keys (check, load, checkpoint)", restored),
+        ];
     }
 
     // Keys are visited in a scrambled order (7919 is prime and does not divide 1M, so i * 7919 mod 1M is a

@@ -3,7 +3,7 @@ using Kuorum.Storage.Log;
 
 // Test code for the crash tests: opens the journal in args[0], continues the seeded workload (args[1]) from the
 // step the journal recovered to, and prints "durable N" once step N is durable, until it is killed.
-// With "kv" first, runs the journal and state machine workload instead (see KvWorkload.RunAsync).
+// With "kv" first, runs a whole node's storage under a Raft node instead (see KvWorkload.RunAsync).
 if (args is ["kv", var node, var kvSeed] && ulong.TryParse(kvSeed, out var nodeSeed))
 {
     await KvWorkload.RunAsync(node, nodeSeed);

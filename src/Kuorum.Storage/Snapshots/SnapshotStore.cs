@@ -41,11 +41,104 @@ public sealed class SnapshotStore
         return newest is null ? null : Verify(newest);
     }
 
+    /// <summary>
+    /// The snapshot of exactly <paramref name="metadata"/>, checked end to end, or null when there is no file for its
+    /// index and term. A file that fails its checks, or whose header disagrees with <paramref name="metadata"/>, throws
+    /// <see cref="StorageCorruptionException"/> naming it.
+    /// </summary>
+    public StoredSnapshot? Find(SnapshotMetadata metadata)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        var file = PathOf(metadata);
+        if (!File.Exists(file))
+        {
+            return null;
+        }
+
+        var snapshot = Verify(file);
+        if (snapshot.Metadata.Index != metadata.Index || snapshot.Metadata.Term != metadata.Term || !snapshot.Metadata.Membership.Equals(metadata.Membership))
+        {
+            throw new StorageCorruptionException(file, 8, $"the snapshot's header to say {metadata}, as its name and the journal do; it says {snapshot.Metadata}");
+        }
+
+        return snapshot;
+    }
+
+    /// <summary>
+    /// Deletes every snapshot newer than <paramref name="metadata"/> (by index, then term; all of them for index 0):
+    /// leftovers of a snapshot or an install that a crash interrupted before the journal recorded it.
+    /// </summary>
+    public void DeleteNewerThan(SnapshotMetadata metadata)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        var keep = Path.GetFileName(PathOf(metadata));
+        var deleted = false;
+        foreach (var file in Files())
+        {
+            if (metadata.Index == 0 || StringComparer.Ordinal.Compare(Path.GetFileName(file), keep) > 0)
+            {
+                File.Delete(file);
+                deleted = true;
+            }
+        }
+
+        if (deleted)
+        {
+            Posix.SyncDirectory(_directory);
+        }
+    }
+
+    /// <summary>
+    /// Writes a snapshot durably, its data streamed by <paramref name="writeData"/> into the file (never held whole in
+    /// memory), and returns it; keeps one older snapshot and deletes the rest. The checksum is computed by reading the
+    /// data back once it is written (from the page cache, as a rule).
+    /// </summary>
+    public async Task<StoredSnapshot> SaveAsync(SnapshotMetadata metadata, Func<Stream, CancellationToken, Task> writeData, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        ArgumentNullException.ThrowIfNull(writeData);
+        var name = PathOf(metadata);
+        var temporary = name + ".tmp";
+        var header = EncodeHeader(metadata, 0);
+        long dataLength;
+        await using (var file = new FileStream(temporary, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+        {
+            await file.WriteAsync(header, cancellationToken).ConfigureAwait(false);
+            await writeData(file, cancellationToken).ConfigureAwait(false);
+            dataLength = file.Position - header.Length;
+            BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(header.Length - 8), dataLength);
+            file.Position = 0;
+            await file.WriteAsync(header, cancellationToken).ConfigureAwait(false);
+            var crc = new Crc32();
+            crc.Append(header);
+            var buffer = new byte[1 << 16];
+            for (var remaining = dataLength; remaining > 0;)
+            {
+                var read = await file.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, remaining)), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    throw new IOException($"{temporary} ended {remaining} bytes short of the {dataLength} bytes just written");
+                }
+
+                crc.Append(buffer.AsSpan(0, read));
+                remaining -= read;
+            }
+
+            var trailer = new byte[4];
+            BinaryPrimitives.WriteUInt32LittleEndian(trailer, crc.GetCurrentHashAsUInt32());
+            await file.WriteAsync(trailer, cancellationToken).ConfigureAwait(false);
+            file.Flush(flushToDisk: true);
+        }
+
+        Commit(temporary, name);
+        return new StoredSnapshot(metadata, name, header.Length, dataLength);
+    }
+
     /// <summary>Writes a snapshot durably and returns it; keeps one older snapshot and deletes the rest.</summary>
     public async Task<StoredSnapshot> SaveAsync(SnapshotMetadata metadata, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(metadata);
-        var name = Path.Combine(_directory, $"snap-{metadata.Index:D20}-{metadata.Term:D20}{Extension}");
+        var name = PathOf(metadata);
         var temporary = name + ".tmp";
         var header = EncodeHeader(metadata, data.Length);
         var crc = new Crc32();
@@ -61,15 +154,22 @@ public sealed class SnapshotStore
             file.Flush(flushToDisk: true);
         }
 
+        Commit(temporary, name);
+        return new StoredSnapshot(metadata, name, header.Length, data.Length);
+    }
+
+    // Renames a synced temporary file to its real name, durably, and keeps one older snapshot.
+    private void Commit(string temporary, string name)
+    {
         File.Move(temporary, name, overwrite: true);
         Posix.SyncDirectory(_directory);
         foreach (var old in Files().Skip(2))
         {
             File.Delete(old);
         }
-
-        return new StoredSnapshot(metadata, name, header.Length, data.Length);
     }
+
+    private string PathOf(SnapshotMetadata metadata) => Path.Combine(_directory, $"snap-{metadata.Index:D20}-{metadata.Term:D20}{Extension}");
 
     // Newest first, by index then term (both zero-padded in the name).
     private IEnumerable<string> Files() =>

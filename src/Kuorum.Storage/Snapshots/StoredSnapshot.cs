@@ -11,6 +11,9 @@ public sealed class StoredSnapshot(SnapshotMetadata metadata, string file, long 
     /// <summary>The snapshot's file.</summary>
     public string File { get; } = file;
 
+    /// <summary>Offset of the data in <see cref="File"/>.</summary>
+    public long DataOffset { get; } = dataOffset;
+
     /// <inheritdoc />
     public long Length { get; } = dataLength;
 
@@ -27,16 +30,24 @@ public sealed class StoredSnapshot(SnapshotMetadata metadata, string file, long 
         var total = 0;
         while (total < count)
         {
-            var read = RandomAccess.Read(handle, destination[total..count], dataOffset + offset + total);
+            var read = RandomAccess.Read(handle, destination[total..count], DataOffset + offset + total);
             if (read == 0)
             {
-                throw new StorageCorruptionException(File, dataOffset + offset + total, $"{count - total} more snapshot bytes");
+                throw new StorageCorruptionException(File, DataOffset + offset + total, $"{count - total} more snapshot bytes");
             }
 
             total += read;
         }
 
         return total;
+    }
+
+    /// <summary>A read-only stream of the file positioned at the data's start (the file's checksum follows the data).</summary>
+    public FileStream OpenData()
+    {
+        var stream = new FileStream(File, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        stream.Position = DataOffset;
+        return stream;
     }
 
     /// <summary>The whole data, for restoring a state machine.</summary>

@@ -108,7 +108,8 @@ public sealed class KvCommand
     /// <summary>
     /// A transaction (etcd's Txn): when every one of <paramref name="compares"/> holds, <paramref name="success"/> runs,
     /// otherwise <paramref name="failure"/>; all its writes share one new revision. Throws <see cref="ArgumentException"/>
-    /// naming a broken limit (each list holds at most <see cref="KvLimits.MaxTxnOps"/>), or when a branch writes a key
+    /// naming a broken limit (each list holds at most <see cref="KvLimits.MaxTxnOps"/>, and all of it at most
+    /// <see cref="KvLimits.MaxTxnBytes"/> of keys and values), or when a branch writes a key
     /// twice (etcd refuses that too: one revision can hold one change per key).
     /// </summary>
     public static KvCommand Txn(IReadOnlyList<KvCompare> compares, IReadOnlyList<KvOp> success, IReadOnlyList<KvOp> failure, KvLimits? limits = null)
@@ -128,6 +129,8 @@ public sealed class KvCommand
 
         CheckBranch(success, "success", limits);
         CheckBranch(failure, "failure", limits);
+        limits.CheckTxnBytes(
+            compares.Sum(c => (long)c.Key.Length + c.Bytes.Length) + success.Concat(failure).Sum(op => (long)op.Key.Length + op.Value.Length));
         return new KvCommand(KvCommandKind.Txn, ReadOnlyMemory<byte>.Empty, ReadOnlyMemory<byte>.Empty, 0)
         {
             Compares = [.. compares],

@@ -16,6 +16,9 @@ public sealed class KvLimits
     /// <summary>Default <see cref="MaxTxnOps"/>: 128, as etcd.</summary>
     public const int DefaultMaxTxnOps = 128;
 
+    /// <summary>Default <see cref="MaxTxnBytes"/>: 1.5 MiB, so a transaction fits etcd's default 1.5 MiB request size.</summary>
+    public const int DefaultMaxTxnBytes = 3 << 19;
+
     /// <summary>The limits used when none are given.</summary>
     public static KvLimits Default { get; } = new();
 
@@ -27,6 +30,12 @@ public sealed class KvLimits
 
     /// <summary>Most compares, and most operations in each branch, of a transaction (etcd checks each list alike).</summary>
     public int MaxTxnOps { get; init; } = DefaultMaxTxnOps;
+
+    /// <summary>
+    /// Most bytes of keys and values a transaction carries in all: the keys and compared values of its compares and the
+    /// keys and values of the operations of both branches.
+    /// </summary>
+    public int MaxTxnBytes { get; init; } = DefaultMaxTxnBytes;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming a limit out of bounds.</summary>
     public void Validate()
@@ -44,6 +53,11 @@ public sealed class KvLimits
         if (MaxTxnOps is < 1 or > 1 << 16)
         {
             throw new ArgumentException($"{nameof(KvLimits)}.{nameof(MaxTxnOps)} must be in 1..{1 << 16}; got {MaxTxnOps}", nameof(MaxTxnOps));
+        }
+
+        if (MaxTxnBytes is < 1 or > 1 << 30)
+        {
+            throw new ArgumentException($"{nameof(KvLimits)}.{nameof(MaxTxnBytes)} must be in 1..{1 << 30}; got {MaxTxnBytes}", nameof(MaxTxnBytes));
         }
     }
 
@@ -76,6 +90,16 @@ public sealed class KvLimits
         if (count > MaxTxnOps)
         {
             throw new ArgumentException($"txn has {count} {what}; the limit is {MaxTxnOps} ({nameof(KvLimits)}.{nameof(MaxTxnOps)})", what);
+        }
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the limit when a transaction carries more than <see cref="MaxTxnBytes"/>.</summary>
+    public void CheckTxnBytes(long bytes)
+    {
+        if (bytes > MaxTxnBytes)
+        {
+            throw new ArgumentException(
+                $"txn carries {bytes} bytes of keys and values; the limit is {MaxTxnBytes} ({nameof(KvLimits)}.{nameof(MaxTxnBytes)})", nameof(bytes));
         }
     }
 }

@@ -32,15 +32,28 @@ namespace Kuorum.Storage.StateMachine;
 /// applied index of a completed checkpoint.
 /// </para>
 /// <para>
+/// FASTER's log only grows: after a fold-over checkpoint every record is read-only and the next update of a key appends
+/// a new one. So a checkpoint first compacts the log when it is worth it (see
+/// <see cref="KvStateMachineOptions.LogCompactionMinBytes"/>): the live records below the previous checkpoint are copied
+/// to the tail, the log's begin address moves past them, and once the checkpoint is durable FASTER deletes the segment
+/// files below it. For a steady key set the files stay within about twice the live records plus a segment.
+/// </para>
+/// <para>
+/// <see cref="WriteSnapshotAsync"/> streams the whole state at <see cref="AppliedIndex"/> in a checksummed format of
+/// its own, and <see cref="RestoreSnapshot(ReadOnlySpan{byte}, string?)"/> replaces the whole state with one (see
+/// <see cref="KvSnapshotFormat"/>).
+/// </para>
+/// <para>
 /// FASTER is a hash index with no key order, so the state machine keeps every key in an in-memory sorted set for
-/// <see cref="Range"/>, rebuilt on open by iterating the recovered store. That costs the keys a second time in managed
+/// <see cref="Range"/>, rebuilt on open by scanning the recovered log. That costs the keys a second time in managed
 /// memory (about 80 bytes of overhead per key on top of its bytes) and an O(keys) scan on open; an ordered on-disk
 /// index is later work.
 /// </para>
 /// Not thread-safe: the agent's single Raft loop owns it.
 /// </summary>
-public sealed class KvStateMachine : IDisposable
+public sealed partial class KvStateMachine : IDisposable
 {
+    // FASTER's log files are <base>.<segment>: "hlog.log" at first, "hlog-<n>.log" after the n-th restore of a snapshot.
     private const string LogFileBaseName = "hlog.log";
     private const string CheckpointDirectoryName = "checkpoints";
 
@@ -61,9 +74,11 @@ public sealed class KvStateMachine : IDisposable
 
     private readonly string _directory;
     private readonly KvStateMachineOptions _options;
-    private readonly FasterKVSettings<SpanByte, SpanByte> _settings;
-    private readonly FasterKV<SpanByte, SpanByte> _store;
-    private readonly ClientSession<SpanByte, SpanByte, SpanByte, KvReadOutput, Empty, KvFunctions> _session;
+    private FasterKVSettings<SpanByte, SpanByte> _settings;
+    private IDevice _device;
+    private int _generation;
+    private FasterKV<SpanByte, SpanByte> _store;
+    private ClientSession<SpanByte, SpanByte, SpanByte, KvReadOutput, Empty, KvFunctions> _session;
     private readonly SortedSet<byte[]> _keys = new(ByteOrder.Instance);
     private readonly Dictionary<long, LeaseState> _leases = [];
 
@@ -71,14 +86,22 @@ public sealed class KvStateMachine : IDisposable
     private readonly List<KvEvent> _events = [];
     private int _eventsHead;
     private long _historyFloor;
+
+    // About the bytes the live records take in FASTER's log (see StoredValue.RecordBytes), and the log address below
+    // which everything is durable in the latest checkpoint: what log compaction may copy forward.
+    private long _liveBytes;
+    private long _durableUntil;
     private Exception? _failure;
+    private bool _storeOpen = true;
     private bool _disposed;
 
-    private KvStateMachine(string directory, KvStateMachineOptions options, FasterKVSettings<SpanByte, SpanByte> settings, FasterKV<SpanByte, SpanByte> store)
+    private KvStateMachine(string directory, KvStateMachineOptions options, int generation, FasterKVSettings<SpanByte, SpanByte> settings, IDevice device, FasterKV<SpanByte, SpanByte> store)
     {
         _directory = directory;
         _options = options;
+        _generation = generation;
         _settings = settings;
+        _device = device;
         _store = store;
         _session = store.For(new KvFunctions()).NewSession<KvFunctions>();
     }
@@ -95,11 +118,22 @@ public sealed class KvStateMachine : IDisposable
     /// <summary>Number of leases.</summary>
     public int LeaseCount => _leases.Count;
 
+    /// <summary>How many times a checkpoint compacted FASTER's log since this instance opened (for tests and metrics).</summary>
+    internal int LogCompactions { get; private set; }
+
+    /// <summary>Bytes of FASTER's log between its begin and tail addresses.</summary>
+    internal long LogBytes => _store.Log.TailAddress - _store.Log.BeginAddress;
+
+    /// <summary>About the bytes the live records take in FASTER's log.</summary>
+    internal long LiveBytes => _liveBytes;
+
     /// <summary>
     /// Opens (creating if needed) the state machine in <paramref name="directory"/> and recovers its latest checkpoint.
     /// When the directory holds checkpoint files that do not recover, or whose contents fail Kuorum's checks, throws
     /// <see cref="StorageCorruptionException"/> naming the file or directory and what was expected; it never opens empty
-    /// over an unreadable checkpoint.
+    /// over an unreadable checkpoint. The one exception is a <see cref="RestoreSnapshot(ReadOnlySpan{byte}, string?)"/>
+    /// that was interrupted (a crash): the old state was already dropped and the new one is incomplete, so the state
+    /// machine opens empty, at applied index 0, for its owner to restore the snapshot again or replay its log.
     /// </summary>
     public static KvStateMachine Open(string directory, KvStateMachineOptions? options = null)
     {
@@ -107,28 +141,21 @@ public sealed class KvStateMachine : IDisposable
         options ??= new KvStateMachineOptions();
         options.Validate();
         Directory.CreateDirectory(directory);
+        var generation = LogGeneration(directory);
+        var marker = Path.Combine(directory, RestoreMarkerName);
+        if (File.Exists(marker))
+        {
+            ClearDirectory(directory);
+            File.Delete(marker);
+            Posix.SyncDirectory(directory);
+            generation++;
+        }
+
         var checkpoints = Path.Combine(directory, CheckpointDirectoryName);
         var hasCheckpoint = Directory.Exists(checkpoints)
             && Directory.EnumerateFiles(checkpoints, "*", SearchOption.AllDirectories).Any();
 
-        var settings = new FasterKVSettings<SpanByte, SpanByte>(directory, deleteDirOnDispose: false)
-        {
-            IndexSize = options.IndexSizeBytes,
-            PageSize = 1L << options.PageSizeBits,
-            MemorySize = 1L << options.MemorySizeBits,
-            SegmentSize = 1L << options.SegmentSizeBits,
-            RemoveOutdatedCheckpoints = true,
-        };
-        FasterKV<SpanByte, SpanByte> store;
-        try
-        {
-            store = new FasterKV<SpanByte, SpanByte>(settings);
-        }
-        catch
-        {
-            settings.Dispose();
-            throw;
-        }
+        var (settings, device, store) = CreateStore(directory, options, generation);
 
         byte[]? cookie = null;
         if (hasCheckpoint)
@@ -142,11 +169,12 @@ public sealed class KvStateMachine : IDisposable
             {
                 store.Dispose();
                 settings.Dispose();
+                device.Dispose();
                 throw new StorageCorruptionException(checkpoints, 0, "a FASTER checkpoint that recovers (the directory holds checkpoint files)", e);
             }
         }
 
-        var machine = new KvStateMachine(directory, options, settings, store);
+        var machine = new KvStateMachine(directory, options, generation, settings, device, store);
         try
         {
             if (hasCheckpoint)
@@ -154,6 +182,7 @@ public sealed class KvStateMachine : IDisposable
                 machine.Restore(checkpoints, cookie);
             }
 
+            machine._durableUntil = store.Log.TailAddress;
             return machine;
         }
         catch
@@ -314,7 +343,8 @@ public sealed class KvStateMachine : IDisposable
 
     /// <summary>
     /// Makes everything applied so far durable, with <see cref="AppliedIndex"/> and <see cref="Revision"/> in the
-    /// checkpoint's cookie, and completes when the checkpoint is on disk.
+    /// checkpoint's cookie, and completes when the checkpoint is on disk. Compacts FASTER's log first when it holds at
+    /// least <see cref="KvStateMachineOptions.LogCompactionMinBytes"/> and twice its live records.
     /// </summary>
     public void Checkpoint() => CheckpointAsync().AsTask().GetAwaiter().GetResult();
 
@@ -328,14 +358,38 @@ public sealed class KvStateMachine : IDisposable
         // hash index (as a full checkpoint writes, 64 bytes per bucket whatever the key count). Recovery then rebuilds
         // the index by scanning the log, which costs no more than the key-set rebuild scan done on open anyway. The
         // price: after a fold-over every record is read-only, so the next update of a key appends a new record
-        // instead of updating in place, and the log grows until it is compacted (later work). FASTER removes the
-        // previous checkpoint once this one completes.
+        // instead of updating in place, and the log grows until it is compacted, which the checkpoint does first when
+        // worth it. FASTER removes the previous checkpoint once this one completes, and the log's segments below the
+        // begin address this one recorded.
+        CompactLogIfWorthIt();
         _store.CommitCookie = SealCookie();
+        var tail = _store.Log.TailAddress;
         var (success, _) = await _store.TakeHybridLogCheckpointAsync(CheckpointType.FoldOver, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!success)
         {
             throw new IOException($"FASTER in {_directory} refused to start a checkpoint (one is already in progress)");
         }
+
+        _durableUntil = tail;
+    }
+
+    // Compaction copies the live records below the previous checkpoint's tail (all durable, all read-only) to the tail
+    // and moves the begin address past them; the copies become durable with the checkpoint that follows, and only once
+    // that checkpoint's metadata is written does FASTER delete the segments below its begin address. A crash in between
+    // recovers the previous checkpoint, whose segments are still there. Records are copied only when no newer record
+    // of their key exists (CompactionType.Lookup follows the key's hash chain), and deleted keys' records are dropped.
+    private void CompactLogIfWorthIt()
+    {
+        var log = _store.Log;
+        var until = Math.Min(_durableUntil, log.SafeReadOnlyAddress);
+        var size = log.TailAddress - log.BeginAddress;
+        if (until <= log.BeginAddress || size < _options.LogCompactionMinBytes || size < 2 * _liveBytes)
+        {
+            return;
+        }
+
+        _session.Compact(until, CompactionType.Lookup);
+        LogCompactions++;
     }
 
     /// <inheritdoc />
@@ -347,9 +401,7 @@ public sealed class KvStateMachine : IDisposable
         }
 
         _disposed = true;
-        _session.Dispose();
-        _store.Dispose();
-        _settings.Dispose();
+        DisposeStore();
     }
 
     private ApplyResult Execute(long index, KvCommand command)
@@ -492,9 +544,11 @@ public sealed class KvStateMachine : IDisposable
             }
 
             (createRevision, version, oldLease) = (existing.CreateRevision, existing.Version + 1, existing.Lease);
+            _liveBytes -= StoredValue.RecordBytes(key.Length, existing.Length);
         }
 
         var length = StoredValue.HeaderBytes + value.Length;
+        _liveBytes += StoredValue.RecordBytes(key.Length, length);
         byte[]? rented = null;
         var buffer = length <= StackValueBytes ? stackalloc byte[StackValueBytes] : (rented = ArrayPool<byte>.Shared.Rent(length));
         try
@@ -543,19 +597,17 @@ public sealed class KvStateMachine : IDisposable
             return false;
         }
 
-        // Without leases no key has one, and the delete needs no read.
-        if (_leases.Count > 0)
+        if (!TryRead(key, withValue: false, out var existing))
         {
-            if (!TryRead(key, withValue: false, out var existing))
-            {
-                throw KeySetMismatch(keyBytes);
-            }
-
-            if (existing.Lease != 0)
-            {
-                LeaseOf(existing.Lease, keyBytes).Keys.Remove(keyBytes);
-            }
+            throw KeySetMismatch(keyBytes);
         }
+
+        if (existing.Lease != 0)
+        {
+            LeaseOf(existing.Lease, keyBytes).Keys.Remove(keyBytes);
+        }
+
+        _liveBytes -= StoredValue.RecordBytes(key.Length, existing.Length);
 
         if (_session.Delete(key).IsPending)
         {
@@ -630,32 +682,45 @@ public sealed class KvStateMachine : IDisposable
         AppliedIndex = applied;
         Revision = revision;
         _historyFloor = revision;
-        using var iterator = _session.Iterate();
-        while (iterator.GetNext(out var recordInfo))
-        {
-            if (recordInfo.Tombstone)
-            {
-                continue;
-            }
 
-            var key = iterator.GetKey().ToByteArray();
-            var stored = StoredValue.Read(iterator.GetValue().AsReadOnlySpan(), withValue: false);
+        // One sequential scan of the log rather than FASTER's Iterate(), which builds a temporary store with 32 MiB
+        // pages each time (some 100 ms even for a handful of keys; at 1M keys both take about as long). Records of a
+        // key only ever move to higher addresses (updates in place keep theirs), so a key's latest record is the last
+        // one the scan meets, and a tombstone there means the key is deleted.
+        var log = _store.Log;
+        var latest = new Dictionary<byte[], (long Address, StoredValue Stored)>((int)Math.Min(keyCount, 1 << 24), ByteEquality.Instance);
+        var byBytes = latest.GetAlternateLookup<ReadOnlySpan<byte>>();
+        using (var scan = log.Scan(log.BeginAddress, log.TailAddress))
+        {
+            while (scan.GetNext(out var recordInfo))
+            {
+                var key = scan.GetKey().AsReadOnlySpan();
+                if (recordInfo.Tombstone)
+                {
+                    byBytes.Remove(key);
+                }
+                else
+                {
+                    byBytes[key] = (scan.CurrentAddress, StoredValue.Read(scan.GetValue().AsReadOnlySpan(), withValue: false));
+                }
+            }
+        }
+
+        foreach (var (key, (address, stored)) in latest)
+        {
+            _liveBytes += StoredValue.RecordBytes(key.Length, stored.Length);
             if (key.Length == 0 || !stored.IsConsistent(revision))
             {
-                throw LogCorruption(iterator.CurrentAddress,
+                throw LogCorruption(address,
                     $"a record with a key and revisions consistent with store revision {revision}; found a {key.Length}-byte key, create {stored.CreateRevision}, mod {stored.ModRevision}, version {stored.Version}, lease {stored.Lease}");
             }
 
-            if (!_keys.Add(key))
-            {
-                throw LogCorruption(iterator.CurrentAddress, $"one live record per key; key {Convert.ToHexString(key)} appears twice");
-            }
-
+            _keys.Add(key);
             if (stored.Lease != 0)
             {
                 if (!_leases.TryGetValue(stored.Lease, out var lease))
                 {
-                    throw LogCorruption(iterator.CurrentAddress,
+                    throw LogCorruption(address,
                         $"a record whose lease is in the checkpoint's lease table; key {Convert.ToHexString(key)} has lease {stored.Lease}, which is not");
                 }
 
@@ -737,7 +802,7 @@ public sealed class KvStateMachine : IDisposable
     {
         var segment = address >> _options.SegmentSizeBits;
         var offset = address & ((1L << _options.SegmentSizeBits) - 1);
-        return new StorageCorruptionException(Path.Combine(_directory, $"{LogFileBaseName}.{segment}"), offset, expected);
+        return new StorageCorruptionException(Path.Combine(_directory, $"{LogBaseName(_generation)}.{segment}"), offset, expected);
     }
 
     // A lease: its TTL, for the leader, and its keys in byte order (the same arrays as in the key set).

@@ -27,8 +27,18 @@ public sealed class KvStateMachineOptions
     /// <summary>log2 of the log's in-memory part (default 256 MiB); older records live on disk and are read back on demand.</summary>
     public int MemorySizeBits { get; init; } = 28;
 
-    /// <summary>log2 of a log segment file (default 1 GiB).</summary>
-    public int SegmentSizeBits { get; init; } = 30;
+    /// <summary>
+    /// log2 of a log segment file (default 64 MiB). Compaction frees disk space a whole segment at a time, so the log's
+    /// files exceed its live part by up to a segment.
+    /// </summary>
+    public int SegmentSizeBits { get; init; } = 26;
+
+    /// <summary>
+    /// A checkpoint first compacts FASTER's log (copies its live records below the previous checkpoint to the tail, so
+    /// the checkpoint can drop the segments below) once the log holds at least this many bytes and at least twice the
+    /// live records' size. Default 64 MiB; 0 compacts whenever the log is twice its live part.
+    /// </summary>
+    public long LogCompactionMinBytes { get; init; } = 64L << 20;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming a setting out of bounds.</summary>
     public void Validate()
@@ -56,6 +66,11 @@ public sealed class KvStateMachineOptions
         if (MemorySizeBits < PageSizeBits + 2 || MemorySizeBits > 40)
         {
             throw new ArgumentException($"state machine setting {nameof(MemorySizeBits)} must be in {PageSizeBits + 2}..40 (at least four pages); got {MemorySizeBits}", nameof(MemorySizeBits));
+        }
+
+        if (LogCompactionMinBytes < 0)
+        {
+            throw new ArgumentException($"state machine setting {nameof(LogCompactionMinBytes)} must be at least 0; got {LogCompactionMinBytes}", nameof(LogCompactionMinBytes));
         }
 
         if (SegmentSizeBits < PageSizeBits || SegmentSizeBits > 40)

@@ -27,6 +27,70 @@ public sealed class SnapshotStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task SaveAsync_StreamedData_ReadsBackWithTheFileChecksum()
+    {
+        var store = new SnapshotStore(_directory.Path);
+        var data = Data(200_000, 5);
+        var saved = await store.SaveAsync(new SnapshotMetadata(9, 2, _members), async (stream, token) =>
+        {
+            // In uneven pieces, as a writer streaming records does.
+            for (var at = 0; at < data.Length; at += 7_777)
+            {
+                await stream.WriteAsync(data.AsMemory(at, Math.Min(7_777, data.Length - at)), token);
+            }
+        });
+
+        var latest = new SnapshotStore(_directory.Path).Latest();
+
+        Assert.NotNull(latest);
+        Assert.Equal(data.Length, saved.Length);
+        Assert.Equal(new SnapshotMetadata(9, 2, _members), latest.Metadata);
+        Assert.Equal(data, latest.ReadAll());
+        using var stream = latest.OpenData();
+        var read = new byte[data.Length];
+        stream.ReadExactly(read);
+        Assert.Equal(data, read);
+    }
+
+    [Fact]
+    public async Task Find_ExactMetadata_ReturnsItAndNullForAnother()
+    {
+        var store = new SnapshotStore(_directory.Path);
+        await store.SaveAsync(new SnapshotMetadata(10, 1, _members), Data(100, 1));
+        await store.SaveAsync(new SnapshotMetadata(20, 2, _members), Data(100, 2));
+
+        Assert.Equal(Data(100, 1), store.Find(new SnapshotMetadata(10, 1, _members))!.ReadAll());
+        Assert.Null(store.Find(new SnapshotMetadata(10, 2, _members)));
+        Assert.Null(store.Find(new SnapshotMetadata(30, 2, _members)));
+    }
+
+    [Fact]
+    public async Task Find_HeaderDisagreesWithTheMetadata_ThrowsNamingTheFile()
+    {
+        var store = new SnapshotStore(_directory.Path);
+        var saved = await store.SaveAsync(new SnapshotMetadata(10, 1, _members), Data(100, 1));
+
+        var error = Assert.Throws<StorageCorruptionException>(() => store.Find(new SnapshotMetadata(10, 1, new Membership([1]))));
+
+        Assert.Equal(saved.File, error.File);
+        Assert.Contains("header to say snapshot 10/1", error.Message);
+    }
+
+    [Fact]
+    public async Task DeleteNewerThan_RemovesOnlyLaterSnapshots()
+    {
+        var store = new SnapshotStore(_directory.Path);
+        await store.SaveAsync(new SnapshotMetadata(10, 1, _members), Data(100, 1));
+        await store.SaveAsync(new SnapshotMetadata(20, 2, _members), Data(100, 2));
+
+        store.DeleteNewerThan(new SnapshotMetadata(10, 1, _members));
+
+        Assert.Equal(new SnapshotMetadata(10, 1, _members), store.Latest()!.Metadata);
+        store.DeleteNewerThan(new SnapshotMetadata(0, 0, Membership.Empty));
+        Assert.Null(store.Latest());
+    }
+
+    [Fact]
     public async Task Read_InChunks_ReassemblesTheSameBytes()
     {
         var store = new SnapshotStore(_directory.Path);

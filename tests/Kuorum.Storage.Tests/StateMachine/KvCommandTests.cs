@@ -105,6 +105,39 @@ public sealed class KvCommandTests
     }
 
     [Fact]
+    public void Txn_KeysAndValuesPastMaxTxnBytes_ThrowsNamingTheLimit()
+    {
+        var limits = new KvLimits { MaxValueBytes = 1000, MaxTxnBytes = 2000 };
+
+        // 1 + 999 + 1 + 999 = 2000 bytes: at the limit, allowed; one more byte in a compare's value is refused.
+        KvCommand.Txn([], [KvOp.Put(B("a"), new byte[999]), KvOp.Put(B("b"), new byte[999])], [], limits);
+        var error = Assert.Throws<ArgumentException>(() => KvCommand.Txn(
+            [KvCompare.Value(B("c"), KvCompareOperator.Equal, B(""))],
+            [KvOp.Put(B("a"), new byte[999])],
+            [KvOp.Put(B("b"), new byte[999])],
+            limits));
+
+        Assert.Contains("txn carries 2001 bytes of keys and values; the limit is 2000 (KvLimits.MaxTxnBytes)", error.Message);
+    }
+
+    [Fact]
+    public void Txn_DefaultLimits_RefuseManyLargeValuesPastOnePointFiveMebibytes()
+    {
+        var value = new byte[KvLimits.DefaultMaxValueBytes];
+        var error = Assert.Throws<ArgumentException>(() => KvCommand.Txn([], [KvOp.Put(B("a"), value), KvOp.Put(B("b"), value)], []));
+
+        Assert.Contains($"the limit is {3 << 19} (KvLimits.MaxTxnBytes)", error.Message);
+    }
+
+    [Fact]
+    public void Validate_MaxTxnBytesZero_ThrowsNamingTheSetting()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new KvLimits { MaxTxnBytes = 0 }.Validate());
+
+        Assert.Contains("KvLimits.MaxTxnBytes", error.Message);
+    }
+
+    [Fact]
     public void Validate_MaxKeyBytesZero_ThrowsNamingTheSetting()
     {
         var error = Assert.Throws<ArgumentException>(() => new KvLimits { MaxKeyBytes = 0 }.Validate());
