@@ -46,8 +46,11 @@ sim:
 	$(DOTNET) run --project tests/Kuorum.Simulation $(RUN_FLAGS) -- \
 	  $(if $(SEED),--seed $(SEED),--seeds $(SEEDS) --start $(START)) $(if $(BUG),--bug $(BUG))
 
-bench:
-	$(DOTNET) run --project tests/Kuorum.Benchmarks $(RUN_FLAGS) -- --artifacts artifacts/bench
+# make bench QUICK=1: a reduced set of every suite, in under 3 minutes.
+QUICK ?= 0
+
+bench: bench-tools
+	$(DOTNET) run --project tests/Kuorum.Benchmarks $(RUN_FLAGS) -- --artifacts artifacts/bench $(if $(filter-out 0,$(QUICK)),--quick)
 
 # Targets owned by parts of the project (crds, chart, …) live in mk/.
 -include mk/*.mk

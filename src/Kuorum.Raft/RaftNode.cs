@@ -257,14 +257,18 @@ public sealed partial class RaftNode
         SoftState? softChanged = soft != _reportedSoftState ? soft : null;
         _reportedSoftState = soft;
         var hard = CurrentHardState;
+        var entries = _log.Unpersisted();
+        var mustSync = entries.Count > 0 || _snapshotToInstall is not null
+            || hard.Term != _persistedHardState.Term || hard.Vote != _persistedHardState.Vote;
         var ready = new Ready(
             softChanged,
             hard != _persistedHardState ? hard : null,
             _snapshotToInstall,
-            _log.Unpersisted(),
+            entries,
             _messages,
             _log.NextToApply(_config.MaxApplyBytesPerReady),
-            _readStates);
+            _readStates,
+            mustSync);
         _snapshotToInstall = null;
         _messages = [];
         _readStates = [];

@@ -47,8 +47,10 @@ public sealed class Ready
         IReadOnlyList<Entry> entries,
         IReadOnlyList<Message> messages,
         IReadOnlyList<Entry> committedEntries,
-        IReadOnlyList<ReadState> readStates)
+        IReadOnlyList<ReadState> readStates,
+        bool mustSync)
     {
+        MustSync = mustSync;
         SoftState = softState;
         HardState = hardState;
         Snapshot = snapshot;
@@ -79,6 +81,10 @@ public sealed class Ready
     /// <summary>Answers to read requests.</summary>
     public IReadOnlyList<ReadState> ReadStates { get; }
 
-    /// <summary>True when persisting must be durable (fsync) before the messages leave.</summary>
-    public bool MustSync => HardState is not null || Entries.Count > 0 || Snapshot is not null;
+    /// <summary>
+    /// True when persisting must be durable (fsync) before the messages leave: there are entries or a snapshot, or the
+    /// term or vote changed. A hard state whose only change is the commit index may be written without waiting for
+    /// the disk: a commit index lost in a crash is learned again from the leader, and nothing was promised on it.
+    /// </summary>
+    public bool MustSync { get; }
 }

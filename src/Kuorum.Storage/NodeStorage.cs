@@ -128,6 +128,10 @@ public sealed class NodeStorage : IDisposable
         {
             await _journal.AppendAsync(ready.Entries, ready.HardState, installed?.Metadata, cancellationToken).ConfigureAwait(false);
         }
+        else if (ready.HardState is { } commitOnly)
+        {
+            _journal.RecordCommit(commitOnly);
+        }
 
         if (installed is not null)
         {

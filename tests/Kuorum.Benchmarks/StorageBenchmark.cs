@@ -14,23 +14,22 @@ public static partial class StorageBenchmark
     private const int ODsync = 0x1000;
     private const int OWronly = 0x1;
     private const int OCreat = 0x40;
-    private static readonly TimeSpan _duration = TimeSpan.FromSeconds(3);
-
-    public static List<BenchmarkRow> Run(string scratch)
+    /// <summary>Each row runs this long (make bench: 3 s; QUICK: 1 s).</summary>
+    public static List<BenchmarkRow> Run(string scratch, TimeSpan duration)
     {
-        var rows = new List<BenchmarkRow> { RawSyncWrites(scratch) };
+        var rows = new List<BenchmarkRow> { RawSyncWrites(scratch, duration) };
         foreach (var entryBytes in new[] { 100, 1024 })
         {
             foreach (var batch in new[] { 1, 16, 256 })
             {
-                rows.Add(JournalAppends(scratch, entryBytes, batch).GetAwaiter().GetResult());
+                rows.Add(JournalAppends(scratch, entryBytes, batch, duration).GetAwaiter().GetResult());
             }
         }
 
         return rows;
     }
 
-    private static BenchmarkRow RawSyncWrites(string scratch)
+    private static BenchmarkRow RawSyncWrites(string scratch, TimeSpan duration)
     {
         var path = Path.Combine(scratch, "raw-odsync.bin");
         var fd = Open(path, OWronly | OCreat | ODsync, Convert.ToInt32("644", 8));
@@ -45,7 +44,7 @@ public static partial class StorageBenchmark
         {
             var total = Stopwatch.StartNew();
             var offset = 0L;
-            while (total.Elapsed < _duration)
+            while (total.Elapsed < duration)
             {
                 var start = Stopwatch.GetTimestamp();
                 if (PWrite(fd, buffer, buffer.Length, offset) != buffer.Length)
@@ -66,7 +65,7 @@ public static partial class StorageBenchmark
         }
     }
 
-    private static async Task<BenchmarkRow> JournalAppends(string scratch, int entryBytes, int batch)
+    private static async Task<BenchmarkRow> JournalAppends(string scratch, int entryBytes, int batch, TimeSpan duration)
     {
         var path = Path.Combine(scratch, $"journal-{entryBytes}-{batch}");
         using (var journal = RaftJournal.Open(path))
@@ -75,7 +74,7 @@ public static partial class StorageBenchmark
             var latencies = new List<double>();
             var index = 0L;
             var total = Stopwatch.StartNew();
-            while (total.Elapsed < _duration)
+            while (total.Elapsed < duration)
             {
                 var entries = new Entry[batch];
                 for (var i = 0; i < batch; i++)
@@ -97,7 +96,7 @@ public static partial class StorageBenchmark
     private static BenchmarkRow Row(string system, string scenario, double opsPerSecond, List<double> latencies)
     {
         latencies.Sort();
-        return new BenchmarkRow(system, scenario, Math.Round(opsPerSecond), Percentile(latencies, 0.50), Percentile(latencies, 0.99));
+        return new BenchmarkRow(system, scenario, Math.Round(opsPerSecond), Percentile(latencies, 0.50), Percentile(latencies, 0.99), 1, latencies.Count);
     }
 
     private static double Percentile(List<double> sorted, double p) =>

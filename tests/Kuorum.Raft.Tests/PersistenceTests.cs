@@ -164,4 +164,20 @@ public sealed class PersistenceTests
         Assert.Equal(cluster.Node(2).Storage.Entries, cluster.Node(1).Storage.Entries);
         Assert.Equal(["a", "b"], cluster.Applied(1).Where(e => e.Type == EntryType.Normal && !e.IsNoop).Select(Build.Text));
     }
+
+    [Fact]
+    public void AReadyThatOnlyMovesTheCommitIndex_NeedNotSync_ButOneWithEntriesOrAVoteMust()
+    {
+        var cluster = TestCluster.Bootstrap(3);
+        cluster.Elect(1);
+        cluster.Propose(1, "x");
+        cluster.DeliverAll();
+
+        // Every node has persisted the entry and learned the commit: each Ready that carried only the commit index
+        // was marked as not needing a sync, and each with entries or a term/vote change was marked as needing one.
+        var readies = cluster.Ids.SelectMany(id => cluster.Node(id).Readies).ToList();
+        Assert.Contains(readies, r => r.HardState is not null && r.Entries.Count == 0 && r.Snapshot is null && !r.MustSync);
+        Assert.All(readies.Where(r => r.Entries.Count > 0), r => Assert.True(r.MustSync));
+        Assert.All(cluster.Ids, id => Assert.Equal(cluster[1].CommitIndex, cluster[id].CommitIndex));
+    }
 }

@@ -47,6 +47,7 @@ public sealed partial class RaftHost : IAsyncDisposable
     private long _publishedLeader = -1;
     private Membership? _publishedMembership;
     private Exception? _fault;
+    private bool _bootstrapped;
 
     private readonly record struct Waiter(long Term, TaskCompletionSource<ApplyResult> Completion, long StartedAt);
 
@@ -109,6 +110,7 @@ public sealed partial class RaftHost : IAsyncDisposable
             };
             config.Validate();
             RaftNode node;
+            var bootstrapped = false;
             if (!storage.IsFresh)
             {
                 node = new RaftNode(config, storage.InitialState);
@@ -118,6 +120,7 @@ public sealed partial class RaftHost : IAsyncDisposable
             else if (!options.Join && options.BootstrapMembers.Contains(options.NodeId))
             {
                 node = RaftNode.Bootstrap(config, options.BootstrapMembers.ToArray());
+                bootstrapped = true;
                 logger.LogInformation("node {Id} bootstraps a new cluster of {Members}", options.NodeId, string.Join(",", options.BootstrapMembers));
             }
             else
@@ -126,7 +129,7 @@ public sealed partial class RaftHost : IAsyncDisposable
                 logger.LogInformation("node {Id} starts empty and waits to be added to the cluster", options.NodeId);
             }
 
-            var host = new RaftHost(options, storage, node, transport, metrics, time, logger) { Limits = limits };
+            var host = new RaftHost(options, storage, node, transport, metrics, time, logger) { Limits = limits, _bootstrapped = bootstrapped };
             host.RefreshAddresses();
             host.Publish(force: true);
             return host;
@@ -147,6 +150,23 @@ public sealed partial class RaftHost : IAsyncDisposable
     /// <summary>Starts the loop and the tick timer.</summary>
     public void Start()
     {
+        _inbox.Writer.TryWrite(() =>
+        {
+            if (_node.Membership.Voters.Count == 1 && _node.Membership.Voters.Contains(_options.NodeId))
+            {
+                // Alone: nobody else's lease or vote matters, lead at once.
+                _node.Campaign();
+            }
+            else if (_bootstrapped)
+            {
+                // A brand-new cluster has no leader whose lease could be disturbed: skip most of the first timeout
+                // (as etcd's initial election tick advance does); pre-vote keeps a slow starter from disrupting.
+                for (var i = 0; i < _options.ElectionTicks - 1; i++)
+                {
+                    _node.Tick();
+                }
+            }
+        });
         _run = Task.Run(RunAsync);
         _timer = _time.CreateTimer(_ => _inbox.Writer.TryWrite(_tick), null, _options.HeartbeatInterval, _options.HeartbeatInterval);
     }
@@ -239,6 +259,11 @@ public sealed partial class RaftHost : IAsyncDisposable
                 var started = _time.GetTimestamp();
                 await _storage.PersistAsync(ready).ConfigureAwait(false);
                 _metrics.PersistSeconds.Record(_time.GetElapsedTime(started).TotalSeconds);
+            }
+            else if (ready.HardState is not null)
+            {
+                // Only the commit index moved: written, not waited for.
+                await _storage.PersistAsync(ready).ConfigureAwait(false);
             }
 
             if (ready.Snapshot is { } snapshot)

@@ -26,9 +26,9 @@ internal static class ClusterViews
             var role = id == view.LeaderId ? Role.Leader : !voter ? Role.Learner
                 : id == view.Id && view.Role is RaftRole.Candidate or RaftRole.PreCandidate ? Role.Candidate : Role.Follower;
             // Health: the leader knows who answered recently; a follower knows only itself and the leader.
-            var health = id == view.Id || id == view.LeaderId ? Health.Passing
-                : view.IsLeader && progress.TryGetValue(id, out var p) ? (p.RecentActive ? Health.Passing : Health.Critical)
-                : Health.Unknown;
+            var health = id == view.Id || id == view.LeaderId ? Api.V1.Health.Passing
+                : view.IsLeader && progress.TryGetValue(id, out var p) ? (p.RecentActive ? Api.V1.Health.Passing : Api.V1.Health.Critical)
+                : Api.V1.Health.Unknown;
             yield return new Member
             {
                 Id = id,
@@ -36,7 +36,7 @@ internal static class ClusterViews
                 Role = role,
                 Voter = voter,
                 Health = health,
-                Weight = health == Health.Critical ? 0 : 1000,
+                Weight = health == Api.V1.Health.Critical ? 0 : 1000,
                 MatchIndex = progress.TryGetValue(id, out var pr) ? pr.Match : 0,
                 RttUs = transport.RttMicroseconds(id),
             };

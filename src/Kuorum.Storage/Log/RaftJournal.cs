@@ -180,6 +180,16 @@ public sealed class RaftJournal : IDisposable
     }
 
     /// <summary>
+    /// Writes a hard state whose only change is the commit index, without waiting for the disk: it becomes durable
+    /// with the next commit of the journal, and a crash before that only loses a commit index the leader repeats.
+    /// </summary>
+    public void RecordCommit(HardState hardState)
+    {
+        Enqueue(new JournalRecord(JournalRecordKind.HardState, HardState: hardState));
+        HardState = hardState;
+    }
+
+    /// <summary>
     /// Records that the state machine snapshotted at <paramref name="snapshot"/>'s index (the snapshot itself must
     /// already be durable) and frees the log before it.
     /// </summary>

@@ -199,11 +199,29 @@ public sealed class AgentProcess : IAsyncDisposable
 
     private static int FreePort()
     {
+        // Below Linux's ephemeral range (32768..60999), so no outgoing connection of another process takes the port
+        // between this check and the agent's bind.
         while (true)
         {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            var port = Random.Shared.Next(20000, 32000);
+            lock (_handedOut)
+            {
+                if (_handedOut.Contains(port))
+                {
+                    continue;
+                }
+            }
+
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+            }
+            catch (SocketException)
+            {
+                continue;
+            }
+
             lock (_handedOut)
             {
                 if (_handedOut.Add(port))
