@@ -89,9 +89,10 @@ public static class AgentHost
             host.BeginShutdown();
         });
 
+        // Listen first, then tick: the first election's messages find this node's port open.
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
         host.Start();
         var health = PublishHealthAsync(host, app.Services.GetRequiredService<HealthServiceImpl>(), lifetime.ApplicationStopping);
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
         logger.LogInformation("node {Id} serving: peers on {Bind}:{Peer}, API on 127.0.0.1:{Api}{Socket}, admin on {Bind}:{Admin}",
             options.NodeId, options.BindAddress, options.PeerPort, options.ApiPort,
             options.ApiSocket.Length > 0 ? " and " + options.ApiSocket : "", options.BindAddress, options.AdminPort);
