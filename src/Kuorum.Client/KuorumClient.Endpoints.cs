@@ -30,6 +30,29 @@ public sealed partial class KuorumClient
         return WatchEndpointsCoreAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Starts a <see cref="KuorumEndpointPicker"/>: it follows the endpoint table (a watch, reopened whenever it breaks)
+    /// and picks with the table's strategy, or with <paramref name="strategy"/> when given. Dispose it when done
+    /// (disposing the client also stops it).
+    /// </summary>
+    /// <param name="strategy">A fixed strategy (see <see cref="EndpointStrategies"/>); null to follow the table's.</param>
+    /// <returns>The running picker; await <see cref="KuorumEndpointPicker.WaitForTableAsync"/> before the first pick.</returns>
+    /// <exception cref="ArgumentException"><paramref name="strategy"/> is not a known strategy.</exception>
+    public KuorumEndpointPicker CreateEndpointPicker(string? strategy = null)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        string? normalized = null;
+        if (strategy is not null && !EndpointStrategies.TryNormalize(strategy, out normalized))
+        {
+            throw new ArgumentException(
+                $"unknown endpoint strategy '{strategy}'; expected one of {string.Join(", ", EndpointStrategies.All)}.", nameof(strategy));
+        }
+
+        var picker = new KuorumEndpointPicker(this, normalized);
+        Track(picker);
+        return picker;
+    }
+
     private async IAsyncEnumerable<EndpointSnapshot> WatchEndpointsCoreAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var backoff = NewBackoff();

@@ -33,10 +33,35 @@ internal sealed class OperatorFixture : IAsyncDisposable
     /// <summary>Log lines of every operator the fixture started.</summary>
     public TestLog Log { get; } = new();
 
+    /// <summary>The kubelet emulation pods are handed to.</summary>
+    public IKubeletEmulation Kubelet { get; private init; } = null!;
+
     public static async Task<OperatorFixture> StartAsync(IKubeletEmulation? kubelet = null)
     {
         var api = await ApiServerEmulation.StartAsync();
-        return new OperatorFixture(api, new StatefulSetControllerEmulation(api.Store, kubelet ?? new InstantKubeletEmulation()));
+        kubelet ??= new InstantKubeletEmulation();
+        return new OperatorFixture(api, new StatefulSetControllerEmulation(api.Store, kubelet)) { Kubelet = kubelet };
+    }
+
+    /// <summary>
+    /// With a kubelet emulation that needs the API server emulation (the end-to-end tests): the emulation also listens
+    /// on <paramref name="alsoListenOn"/>; the kubelet is disposed (its pods stopped) with the fixture, before the API server.
+    /// </summary>
+    public static async Task<OperatorFixture> StartAsync(Func<ApiServerEmulation, IKubeletEmulation> kubelet, params IPAddress[] alsoListenOn)
+    {
+        var api = await ApiServerEmulation.StartAsync(alsoListenOn);
+        IKubeletEmulation created;
+        try
+        {
+            created = kubelet(api);
+        }
+        catch
+        {
+            await api.DisposeAsync();
+            throw;
+        }
+
+        return new OperatorFixture(api, new StatefulSetControllerEmulation(api.Store, created)) { Kubelet = created };
     }
 
     public async Task<RunningOperator> StartOperatorAsync(IAgentAdmin admin, string identity = "operator-a", bool leaderElect = false)
@@ -132,6 +157,11 @@ internal sealed class OperatorFixture : IAsyncDisposable
         }
 
         await StatefulSets.DisposeAsync();
+        if (Kubelet is IAsyncDisposable kubelet)
+        {
+            await kubelet.DisposeAsync();
+        }
+
         await Api.DisposeAsync();
         Client.Dispose();
     }

@@ -2,6 +2,7 @@ using System.Net;
 using Grpc.Health.V1;
 using Grpc.HealthCheck;
 using Kuorum.Agent.Configuration;
+using Kuorum.Agent.Kubernetes;
 using Kuorum.Agent.Node;
 using Kuorum.Agent.Services;
 using Kuorum.Agent.Transport;
@@ -93,6 +94,9 @@ public static class AgentHost
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         host.Start();
         var health = PublishHealthAsync(host, app.Services.GetRequiredService<HealthServiceImpl>(), lifetime.ApplicationStopping);
+        await using var labeler = PodLabeler.FromEnvironment(options.PodName, options.PodNamespace,
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Kuorum.PodLabeler"));
+        var labelling = labeler is null ? Task.CompletedTask : LabelPodAsync(host, labeler, lifetime.ApplicationStopping);
         logger.LogInformation("node {Id} serving: peers on {Bind}:{Peer}, API on 127.0.0.1:{Api}{Socket}, admin on {Bind}:{Admin}",
             options.NodeId, options.BindAddress, options.PeerPort, options.ApiPort,
             options.ApiSocket.Length > 0 ? " and " + options.ApiSocket : "", options.BindAddress, options.AdminPort);
@@ -106,6 +110,7 @@ public static class AgentHost
         }
 
         await health.ConfigureAwait(false);
+        await labelling.ConfigureAwait(false);
         await host.DisposeAsync().ConfigureAwait(false);
         await transport.DisposeAsync().ConfigureAwait(false);
         await app.DisposeAsync().ConfigureAwait(false);
@@ -150,6 +155,26 @@ public static class AgentHost
         app.MapGet("/readyz", () => host.View.NotReadyReason is { } reason
             ? Results.Text(reason + "\n", statusCode: StatusCodes.Status503ServiceUnavailable)
             : Results.Text("ready\n"));
+    }
+
+    // The leader labels its pod kuorum.io/role=leader (with the term), the others follower or learner, so a Service
+    // selecting the label routes to the leader.
+    private static async Task LabelPodAsync(RaftHost host, PodLabeler labeler, CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            var changed = host.LeadershipChanged.Next;
+            var view = host.View;
+            await labeler.SetRoleAsync(PodLabeler.RoleOf(view.IsLeader, view.IsLearner), view.Term, stopping).ConfigureAwait(false);
+            try
+            {
+                await changed.WaitAsync(stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
     }
 
     // grpc.health.v1: SERVING while the agent is ready (a member, a leader known, caught up).

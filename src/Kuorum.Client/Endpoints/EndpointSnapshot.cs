@@ -3,11 +3,28 @@ using Kuorum.Api.V1;
 namespace Kuorum.Client;
 
 /// <summary>
-/// One version of the cluster's endpoint table, the same on every agent. Endpoint pickers (weighted,
-/// least-request) consume these snapshots from <see cref="KuorumClient.WatchEndpointsAsync"/>.
+/// One version of the cluster's endpoint table, the same on every agent. Endpoint pickers
+/// (<see cref="IEndpointPicker"/>) consume these snapshots from <see cref="KuorumClient.WatchEndpointsAsync"/>.
 /// </summary>
 public sealed class EndpointSnapshot
 {
+    /// <summary>A table built by hand, to feed an <see cref="EndpointPicker"/> without a sidecar (tests, tools).</summary>
+    /// <param name="version">The table's version.</param>
+    /// <param name="strategy">The routing strategy (see <see cref="EndpointStrategies"/>).</param>
+    /// <param name="members">The members, in the order the table lists them.</param>
+    public EndpointSnapshot(long version, string strategy, IEnumerable<EndpointInfo> members)
+    {
+        ArgumentNullException.ThrowIfNull(strategy);
+        ArgumentNullException.ThrowIfNull(members);
+        Version = version;
+        Strategy = strategy;
+        Members = members.ToArray();
+        foreach (var member in Members)
+        {
+            ArgumentNullException.ThrowIfNull(member, nameof(members));
+        }
+    }
+
     internal EndpointSnapshot(EndpointTable table)
     {
         Version = table.Version;

@@ -44,6 +44,33 @@ internal static class ClientLog
             new EventId(4106, "CallbackFailed"),
             "An application callback ({Callback}) threw; the client goes on");
 
+    private static readonly Action<ILogger, long, string, string, Exception?> _unknownStrategy =
+        LoggerMessage.Define<long, string, string>(
+            LogLevel.Warning,
+            new EventId(4107, "UnknownStrategy"),
+            "Kuorum endpoint table {Version} names the strategy '{Strategy}', which this client does not know; using {Fallback}");
+
+    private static readonly Action<ILogger, long, string, long, Exception?> _appAddressSkipped =
+        LoggerMessage.Define<long, string, long>(
+            LogLevel.Warning,
+            new EventId(4108, "AppAddressSkipped"),
+            "Kuorum member {MemberId} has the app address '{AppAddress}', which is not host:port or is already taken; endpoint table {Version} is used without it");
+
+    private static readonly Action<ILogger, long, int, string, Exception?> _endpointsResolved =
+        LoggerMessage.Define<long, int, string>(
+            LogLevel.Debug,
+            new EventId(4109, "EndpointsResolved"),
+            "Kuorum endpoint table {Version}: {Count} app address(es), strategy {Strategy}");
+
+    public static void UnknownStrategy(ILogger logger, string strategy, long version, string fallback) =>
+        _unknownStrategy(logger, version, strategy, fallback, null);
+
+    public static void AppAddressSkipped(ILogger logger, long memberId, string appAddress, long version) =>
+        _appAddressSkipped(logger, memberId, appAddress, version, null);
+
+    public static void EndpointsResolved(ILogger logger, long version, int count, string strategy) =>
+        _endpointsResolved(logger, version, count, strategy, null);
+
     public static void StreamBroken(ILogger logger, string stream, string reason, TimeSpan delay, Exception? exception) =>
         _streamBroken(logger, stream, reason, delay, exception);
 

@@ -17,6 +17,9 @@ internal sealed class ClusterNames
     public const int AdminPort = 7402;
     public const string ClusterDomain = "cluster.local";
 
+    /// <summary>The agent image's user and group (<c>USER 65532:65532</c>, distroless "nonroot").</summary>
+    public const long AgentUserId = 65532;
+
     public const string ClusterLabel = "kuorum.io/cluster";
     public const string RoleLabel = "kuorum.io/role";
     public const string LeaderRole = "leader";

@@ -135,6 +135,12 @@ internal sealed class DesiredObjects
 
         var pod = template.Spec ??= new V1PodSpec();
         pod.ServiceAccountName = _names.ServiceAccount;
+
+        // The data volume is writable by the agent's group (the image runs as 65532:65532): without fsGroup a fresh
+        // volume is root's and the non-root agent could not write /var/lib/kuorum. The application's own settings win.
+        pod.SecurityContext ??= new V1PodSecurityContext();
+        pod.SecurityContext.FsGroup ??= ClusterNames.AgentUserId;
+        pod.SecurityContext.FsGroupChangePolicy ??= "OnRootMismatch";
         pod.TerminationGracePeriodSeconds ??= ClusterNames.TerminationGracePeriodSeconds;
         pod.Volumes = [.. (pod.Volumes ?? []).Where(v => v.Name != ClusterNames.RunVolume),
             new V1Volume { Name = ClusterNames.RunVolume, EmptyDir = new V1EmptyDirVolumeSource() }];
@@ -225,11 +231,17 @@ internal sealed class DesiredObjects
         StartupProbe = HttpProbe("/readyz", periodSeconds: 1, failureThreshold: 600),
         ReadinessProbe = HttpProbe("/readyz", periodSeconds: 2, failureThreshold: 2),
         LivenessProbe = HttpProbe("/healthz", periodSeconds: 5, failureThreshold: 3),
+        // The restricted Pod Security Standard: non-root (the image's uid 65532), no privilege escalation, no
+        // capabilities, the runtime's default seccomp profile, and a read-only root (it writes only its volumes).
         SecurityContext = new V1SecurityContext
         {
+            RunAsNonRoot = true,
+            RunAsUser = ClusterNames.AgentUserId,
+            RunAsGroup = ClusterNames.AgentUserId,
             AllowPrivilegeEscalation = false,
             ReadOnlyRootFilesystem = true,
             Capabilities = new V1Capabilities { Drop = ["ALL"] },
+            SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
         },
     };
 

@@ -17,6 +17,8 @@ public sealed class EndpointsTests : SidecarTest
         var leader = snapshot.Members[0];
         Assert.Equal((1L, "10.0.0.1:7400", MemberRole.Leader, true, EndpointHealth.Passing, 1000), (leader.Id, leader.Address, leader.Role, leader.IsVoter, leader.Health, leader.Weight));
         Assert.Equal(TimeSpan.FromMilliseconds(1.5), leader.RoundTripTime);
+        Assert.Equal(("10.0.1.1:8080", TimeSpan.FromMilliseconds(2.5)), (leader.AppAddress, leader.Latency));
+        Assert.Equal((string.Empty, (TimeSpan?)null), (snapshot.Members[1].AppAddress, snapshot.Members[1].Latency));
         Assert.Equal((EndpointHealth.Warning, 250), (snapshot.Members[1].Health, snapshot.Members[1].Weight));
         Assert.Null(snapshot.Members[1].RoundTripTime);
     }
@@ -47,6 +49,7 @@ public sealed class EndpointsTests : SidecarTest
     private static Member Leader() => new()
     {
         Id = 1, Address = "10.0.0.1:7400", Role = Role.Leader, Voter = true, Health = Api.V1.Health.Passing, Weight = 1000, RttUs = 1500,
+        AppAddress = "10.0.1.1:8080", LatencyUs = 2500,
     };
 
     private static Member Follower(long id, Api.V1.Health health, int weight) => new()

@@ -50,19 +50,31 @@ public sealed class ApiServerEmulation : IAsyncDisposable
     public KubernetesClientConfiguration ClientConfiguration(string userAgent = "test") =>
         new() { Host = BaseUri.ToString().TrimEnd('/'), UserAgent = userAgent };
 
-    public static async Task<ApiServerEmulation> StartAsync()
+    /// <summary>Every URL the emulation serves on: 127.0.0.1 first, then one per address passed to <see cref="StartAsync"/>.</summary>
+    public IReadOnlyList<Uri> Urls { get; private set; } = [];
+
+    /// <summary>
+    /// Starts the emulation on 127.0.0.1 and on each of <paramref name="alsoListenOn"/> (the end-to-end tests add
+    /// the node's address on the emulated pod network, so agents in their pod network namespaces reach it).
+    /// </summary>
+    public static async Task<ApiServerEmulation> StartAsync(params System.Net.IPAddress[] alsoListenOn)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls(["http://127.0.0.1:0", .. alsoListenOn.Select(a => $"http://{a}:0")]);
         var store = new EmulatedStore();
         var app = builder.Build();
         var emulation = new ApiServerEmulation(app, store);
         app.Run(emulation.ServeAsync);
         await app.StartAsync();
-        emulation.BaseUri = new Uri(app.Urls.First());
+        emulation.Urls = app.Urls.Select(u => new Uri(u)).OrderBy(u => u.Host == "127.0.0.1" ? 0 : 1).ToList();
+        emulation.BaseUri = emulation.Urls[0];
         return emulation;
     }
+
+    /// <summary>The URL the emulation serves on at <paramref name="address"/>.</summary>
+    public Uri UrlOn(System.Net.IPAddress address) =>
+        Urls.FirstOrDefault(u => u.Host == address.ToString()) ?? throw new InvalidOperationException($"the emulation does not listen on {address}");
 
     public async ValueTask DisposeAsync()
     {

@@ -4,9 +4,9 @@ namespace Kuorum.Operator.Tests.Emulation;
 
 /// <summary>
 /// What runs a pod in the emulation. The StatefulSet controller emulation creates and deletes pod objects; a kubelet
-/// emulation decides what that means and reports the pod's status. The instant kubelet below only pretends; an
-/// end-to-end kubelet would start the agent process with the pod's environment (resolving fieldRefs and envFrom) in
-/// a network namespace of its own, and report Ready from the agent's /readyz.
+/// emulation decides what that means and reports the pod's status. The instant kubelet below only pretends;
+/// <see cref="AgentKubeletEmulation"/> starts a real agent process with the pod's environment (resolving fieldRefs
+/// and envFrom) in a network namespace of its own, and reports Ready from the agent's /readyz.
 /// </summary>
 public interface IKubeletEmulation
 {

@@ -43,6 +43,15 @@ public sealed class ConsensusClusterReconcilerTests : IAsyncLifetime
         Assert.Equal("7402", agent.StartupProbe.HttpGet.Port.Value);
         Assert.Equal("/readyz", agent.ReadinessProbe.HttpGet.Path);
         Assert.Equal("/healthz", agent.LivenessProbe.HttpGet.Path);
+        Assert.True(agent.SecurityContext.RunAsNonRoot);
+        Assert.Equal(65532, agent.SecurityContext.RunAsUser);
+        Assert.Equal(65532, agent.SecurityContext.RunAsGroup);
+        Assert.False(agent.SecurityContext.AllowPrivilegeEscalation);
+        Assert.True(agent.SecurityContext.ReadOnlyRootFilesystem);
+        Assert.Equal(["ALL"], agent.SecurityContext.Capabilities.Drop);
+        Assert.Equal("RuntimeDefault", agent.SecurityContext.SeccompProfile.Type);
+        Assert.Equal(65532, pod.SecurityContext.FsGroup);
+        Assert.Equal("OnRootMismatch", pod.SecurityContext.FsGroupChangePolicy);
         Assert.Equal("metadata.name", agent.Env.Single(e => e.Name == "KUORUM_POD_NAME").ValueFrom.FieldRef.FieldPath);
         Assert.Equal("metadata.namespace", agent.Env.Single(e => e.Name == "KUORUM_POD_NAMESPACE").ValueFrom.FieldRef.FieldPath);
         Assert.Equal("demo-config", agent.EnvFrom.Single().ConfigMapRef.Name);
