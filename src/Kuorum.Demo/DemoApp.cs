@@ -12,7 +12,7 @@ namespace Kuorum.Demo;
 /// and, while it leads, does the job only a leader may do: it counts, once every 100 ms, in the replicated key
 /// <c>demo/counter</c>. Every count is fenced with the leadership's term: the transaction compares <c>demo/term</c>
 /// with its own term, so a deposed leader that has not noticed yet cannot count. It serves <c>/healthz</c> (for the
-/// agent's probes) and <c>/</c> (who it is and whether it leads).
+/// agent's probes), <c>/</c> (who it is and whether it leads) and <c>/mode/ok|slow|fail</c>, the demo's fault switch.
 /// </summary>
 public static class DemoApp
 {
@@ -25,7 +25,31 @@ public static class DemoApp
         var app = builder.Build();
         using var channel = GrpcChannel.ForAddress(agentAddress);
         var state = new State();
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        // The demo's fault switch: /mode/ok, /mode/slow (answers take 60 ms), /mode/fail (health checks answer 500).
+        app.MapGet("/healthz", async () =>
+        {
+            switch (state.Mode)
+            {
+                case "fail":
+                    return Results.Text("failing on purpose\n", statusCode: 500);
+                case "slow":
+                    await Task.Delay(60).ConfigureAwait(false);
+                    break;
+            }
+
+            return Results.Text("ok\n");
+        });
+        app.MapGet("/mode/{mode}", (string mode) =>
+        {
+            if (mode is not ("ok" or "slow" or "fail"))
+            {
+                return Results.Text($"mode '{mode}' is unknown; use ok, slow or fail\n", statusCode: 400);
+            }
+
+            state.Mode = mode;
+            Console.WriteLine($"{name}: mode {mode}");
+            return Results.Text($"{name}: {mode}\n");
+        });
         app.MapGet("/", () => Results.Text($"{name}: {(state.Term > 0 ? $"leader in term {state.Term}, counted {state.Counted}" : "follower")}\n"));
         await app.StartAsync().ConfigureAwait(false);
         Console.WriteLine($"{name}: serving on 127.0.0.1:{httpPort}, sidecar {agentAddress}");
@@ -38,6 +62,7 @@ public static class DemoApp
     {
         public long Term;
         public long Counted;
+        public volatile string Mode = "ok";
     }
 
     private static async Task LeadAsync(string name, GrpcChannel channel, State state, CancellationToken stopping)

@@ -17,10 +17,9 @@ public sealed class DemoProcess : IAsyncDisposable
     /// <summary>The replica's HTTP port on 127.0.0.1.</summary>
     public int HttpPort { get; }
 
-    /// <summary>Starts a replica beside the agent whose API is on <paramref name="agentApiPort"/>.</summary>
-    public static DemoProcess Start(string name, int agentApiPort)
+    /// <summary>Starts a replica on <paramref name="port"/> beside the agent whose API is on <paramref name="agentApiPort"/>.</summary>
+    public static DemoProcess Start(string name, int agentApiPort, int port)
     {
-        var port = LocalAgent.FreePort();
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in new[]
         {
@@ -37,6 +36,13 @@ public sealed class DemoProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return new DemoProcess(process, port);
+    }
+
+    /// <summary>Switches the replica's fault mode: ok, slow or fail.</summary>
+    public async Task SetModeAsync(string mode)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        (await http.GetAsync(new Uri($"http://127.0.0.1:{HttpPort}/mode/{mode}")).ConfigureAwait(false)).EnsureSuccessStatusCode();
     }
 
     /// <inheritdoc />

@@ -22,10 +22,13 @@ public sealed class LocalCluster : IAsyncDisposable
     public string Peers => string.Join(",", Agents.Select(a => $"{a.Id}={a.PeerAddress}"));
 
     /// <summary>Starts <paramref name="size"/> agents that bootstrap one cluster; <paramref name="args"/> go to every agent.</summary>
-    public static LocalCluster Start(int size, params string[] args)
+    public static LocalCluster Start(int size, params string[] args) => Start(size, _ => args);
+
+    /// <summary>Starts <paramref name="size"/> agents that bootstrap one cluster, agent id <c>i</c> with <paramref name="argsOf"/>(i).</summary>
+    public static LocalCluster Start(int size, Func<long, string[]> argsOf)
     {
         var root = Path.Combine(Path.GetTempPath(), "kuorum-local", Guid.NewGuid().ToString("N"));
-        var agents = Enumerable.Range(1, size).Select(i => new LocalAgent(i, Path.Combine(root, $"node{i}"), args)).ToList();
+        var agents = Enumerable.Range(1, size).Select(i => new LocalAgent(i, Path.Combine(root, $"node{i}"), argsOf(i))).ToList();
         var cluster = new LocalCluster(root, agents);
         foreach (var agent in agents)
         {

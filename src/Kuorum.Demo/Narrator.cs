@@ -26,13 +26,26 @@ public sealed class Narrator : IAsyncDisposable
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private Action? _refresh;
 
-    private Narrator(LocalCluster cluster) => _cluster = cluster;
+    private readonly Dictionary<long, int> _appPorts;
+
+    private Narrator(LocalCluster cluster, Dictionary<long, int> appPorts)
+    {
+        _cluster = cluster;
+        _appPorts = appPorts;
+    }
 
     /// <summary>Runs the demo; returns the exit code.</summary>
     public static async Task<int> RunAsync()
     {
         AnsiConsole.MarkupLine("[bold]Kuorum demo[/]: three agents and a demo application on 127.0.0.1, no Kubernetes needed.");
-        await using var narrator = new Narrator(LocalCluster.Start(3));
+        // Each agent probes the demo application beside it (and publishes its address) every 250 ms; 30 ms is slow.
+        var appPorts = Enumerable.Range(1, 3).ToDictionary(i => (long)i, _ => LocalAgent.FreePort());
+        await using var narrator = new Narrator(LocalCluster.Start(3, id =>
+        [
+            "--probe-kind", "http", "--probe-port", appPorts[id].ToString(CultureInfo.InvariantCulture), "--probe-path", "/healthz",
+            "--probe-period", "250ms", "--probe-timeout", "200ms", "--probe-slow-threshold", "30ms", "--probe-initial-delay", "3s",
+            "--app-address", $"127.0.0.1:{appPorts[id]}",
+        ]), appPorts);
         AnsiConsole.MarkupLine($"agents' data under [grey]{narrator._cluster.Root}[/]");
         try
         {
@@ -82,7 +95,7 @@ public sealed class Narrator : IAsyncDisposable
         // 2. The demo application beside each agent.
         foreach (var agent in _cluster.Agents)
         {
-            _apps.Add(DemoProcess.Start($"app-{agent.Id}", agent.ApiPort));
+            _apps.Add(DemoProcess.Start($"app-{agent.Id}", agent.ApiPort, _appPorts[agent.Id]));
         }
 
         var counter = await WaitForCounterAsync(leader, 3);
@@ -106,7 +119,29 @@ public sealed class Narrator : IAsyncDisposable
         Check(read.Kvs.Count == Writes, $"a linearizable read through follower node {followers[1].Id} returned {read.Kvs.Count} of {Writes} writes");
         Say($"{Writes} writes, half through the leader and half through follower node {followers[0].Id} (forwarded): p50 {latencies[Writes / 2]:F1} ms, p99 {latencies[Writes * 99 / 100]:F1} ms; a linearizable read through follower node {followers[1].Id} sees all {Writes}");
 
-        // 4. Failover after SIGKILL of the leader, with writers running on every member.
+        // 4. Health and weights: one endpoint table, published by the leader through the log.
+        var table = await WaitForTableAsync(leader, t => t.Version > 0 && t.Members.Count == 3 && t.Members.All(m => m.Weight > 0 && m.Health == Health.Passing), "every member passing");
+        Say($"endpoint table v{table.Version} ({table.Strategy}): {Describe(table)}");
+        var slow = followers[0];
+        await App(slow).SetModeAsync("slow");
+        var slowed = Stopwatch.StartNew();
+        table = await WaitForTableAsync(leader, t => Weight(t, slow.Id) > 0 && Weight(t, slow.Id) < t.Members.Where(m => m.Id != slow.Id).Min(m => m.Weight), $"node {slow.Id}'s weight to drop");
+        Say($"the application beside node {slow.Id} answers 60 ms slower: {Ms(slowed.Elapsed)} later its weight is {Weight(table, slow.Id)} (v{table.Version}: {Describe(table)})");
+        await App(slow).SetModeAsync("ok");
+
+        var failing = leader;
+        await App(failing).SetModeAsync("fail");
+        var failedAt = Stopwatch.StartNew();
+        leader = await _cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30), not: failing);
+        var handedAfter = failedAt.Elapsed;
+        table = await WaitForTableAsync(leader, t => Weight(t, failing.Id) == 0, $"node {failing.Id}'s weight to reach 0");
+        Say($"the application beside the leader, node {failing.Id}, fails its health checks: node {failing.Id} handed leadership to node {leader.Id} after {Ms(handedAfter)} (3 failed probes of 250 ms, then TimeoutNow) and its weight is 0 after {Ms(failedAt.Elapsed)} (v{table.Version}: {Describe(table)})");
+        await App(failing).SetModeAsync("ok");
+        table = await WaitForTableAsync(leader, t => Weight(t, failing.Id) > 0, $"node {failing.Id} to come back");
+        Say($"node {failing.Id}'s application is healthy again: it is back in the table, weight {Weight(table, failing.Id)} and rising (slow start)");
+        followers = _cluster.Agents.Where(a => a != leader).ToList();
+
+        // 5. Failover after SIGKILL of the leader, with writers running on every member.
         using var writing = new CancellationTokenSource();
         var writers = _cluster.Agents.Select(a => WriteLoopAsync(a, acknowledged, writing.Token)).ToList();
         await Task.Delay(300);
@@ -124,13 +159,13 @@ public sealed class Narrator : IAsyncDisposable
         await writing.CancelAsync();
         await Task.WhenAll(writers);
 
-        // 5. No acknowledged write lost.
+        // 6. No acknowledged write lost.
         var present = (await newLeader.Kv.RangeAsync(new RangeRequest { Prefix = Key("demo/") })).Kvs.Select(kv => kv.Key.ToStringUtf8()).ToHashSet();
         var missing = acknowledged.Keys.Where(k => !present.Contains(k)).ToList();
         Check(missing.Count == 0, $"{missing.Count} acknowledged writes are missing, e.g. {string.Join(", ", missing.Take(3))}");
         Say($"every acknowledged write is there: {acknowledged.Count} acknowledged (including {acknowledged.Count - Writes} made during the failover), 0 missing");
 
-        // 6. The killed node comes back and catches up.
+        // 7. The killed node comes back and catches up.
         var restartedAt = Stopwatch.StartNew();
         killed.Start(_cluster.Peers);
         _states.TryRemove(killed.Id, out _);
@@ -144,7 +179,7 @@ public sealed class Narrator : IAsyncDisposable
         Check(copy.Kvs.Count >= Writes, $"the restarted node holds {copy.Kvs.Count} of the writes");
         Say($"node {killed.Id} restarted from its data directory and caught up in {Ms(restartedAt.Elapsed)}");
 
-        // 7. Graceful stop of the leader: it hands leadership over first.
+        // 8. Graceful stop of the leader: it hands leadership over first.
         var stopping = newLeader;
         var stopAt = Stopwatch.StartNew();
         var stopTask = stopping.StopAsync(TimeSpan.FromSeconds(10));
@@ -158,10 +193,28 @@ public sealed class Narrator : IAsyncDisposable
         Say($"SIGTERM to the leader, node {stopping.Id}: it handed leadership to node {successor.Id}, which accepted a write {Ms(resumed)} after the signal");
         await ShowStatusAsync();
 
-        // 8. The fenced counter only went up.
+        // 9. The fenced counter only went up.
         var final = await WaitForCounterAsync(successor, counter + 1);
-        Say($"demo/counter went from {counter} to {final} across three leaderships; fenced counts never raced");
+        Say($"demo/counter went from {counter} to {final} across four leaderships; fenced counts never raced");
         Say("stopping everything and removing the data");
+    }
+
+    private DemoProcess App(LocalAgent agent) => _apps[(int)agent.Id - 1];
+
+    private static int Weight(EndpointTable table, long id) => table.Members.FirstOrDefault(m => m.Id == id)?.Weight ?? -1;
+
+    private static string Describe(EndpointTable table) =>
+        string.Join(", ", table.Members.Select(m => $"node {m.Id} {m.Role.ToString().ToLowerInvariant()} {m.Health.ToString().ToLowerInvariant()} weight {m.Weight}"));
+
+    private async Task<EndpointTable> WaitForTableAsync(LocalAgent via, Func<EndpointTable, bool> condition, string what)
+    {
+        EndpointTable? table = null;
+        await WaitUntilAsync(async () =>
+        {
+            table = await new Endpoints.EndpointsClient(via.Channel).ListAsync(new EndpointsRequest(), deadline: Deadline(1));
+            return condition(table);
+        }, what);
+        return table!;
     }
 
     private async Task WriteLoopAsync(LocalAgent agent, ConcurrentDictionary<string, bool> acknowledged, CancellationToken token)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Kuorum.Agent.Health;
 
 namespace Kuorum.Agent.Configuration;
 
@@ -77,11 +78,26 @@ public sealed class AgentOptions
     /// <summary>Pod namespace.</summary>
     public string PodNamespace { get; init; } = "";
 
+    /// <summary>How the agent probes its application.</summary>
+    public ProbeSettings Probe { get; init; } = new();
+
+    /// <summary>Where the application serves its clients (host:port), published in the endpoint table; empty: the probe's host and port when probing.</summary>
+    public string AppAddress { get; init; } = "";
+
+    /// <summary>The routing strategy the endpoint table names: leader-only, random, round-robin, weighted or least-request.</summary>
+    public string WeightingStrategy { get; init; } = "weighted";
+
     /// <summary>Minimum log level: trace, debug, information, warning, error.</summary>
     public string LogLevel { get; init; } = "information";
 
     /// <summary>Election timeout in ticks (the tick is the heartbeat interval).</summary>
     public int ElectionTicks => (int)Math.Round(ElectionTimeout / HeartbeatInterval);
+
+    /// <summary>The application's address as published: <see cref="AppAddress"/>, else the probed host and port, else empty.</summary>
+    public string PublishedAppAddress =>
+        AppAddress.Length > 0 ? AppAddress
+        : Probe.Kind != ProbeKind.None && Probe.Port > 0 ? $"{Probe.Host}:{Probe.Port.ToString(CultureInfo.InvariantCulture)}"
+        : "";
 
     /// <summary>This agent's own peer address.</summary>
     public string SelfAddress => AddressOf(NodeId) ?? $"127.0.0.1:{PeerPort}";
@@ -119,6 +135,9 @@ public sealed class AgentOptions
         ("pod-name", "KUORUM_POD_NAME", "the pod's name (Kubernetes)"),
         ("pod-namespace", "KUORUM_POD_NAMESPACE", "the pod's namespace (Kubernetes)"),
         ("log-level", "KUORUM_LOG_LEVEL", "trace, debug, information, warning or error (default information)"),
+        ("app-address", "KUORUM_APP_ADDRESS", "host:port where the application serves clients, for the endpoint table (default: the probe's)"),
+        ("weighting-strategy", "KUORUM_WEIGHTING_STRATEGY", "leader-only, random, round-robin, weighted (default) or least-request"),
+        .. ProbeSettings.Settings,
     ];
 
     /// <summary>Reads and validates the options.</summary>
@@ -200,6 +219,9 @@ public sealed class AgentOptions
             PodName = podName,
             PodNamespace = reader.String("pod-namespace", ""),
             LogLevel = reader.OneOf("log-level", ["trace", "debug", "information", "warning", "error"], "information"),
+            Probe = ProbeSettings.Parse(values),
+            AppAddress = reader.String("app-address", ""),
+            WeightingStrategy = reader.OneOf("weighting-strategy", ["leader-only", "random", "round-robin", "weighted", "least-request"], "weighted"),
         };
         options.Validate(reader);
         return options;

@@ -80,7 +80,7 @@ public static class AgentHost
         }
 
         var host = holder.Host;
-        metrics.Observe(() => host.View, transport);
+        metrics.Observe(() => host.View, transport, host);
         MapEndpoints(app, options, host);
 
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
@@ -93,6 +93,9 @@ public static class AgentHost
         // Listen first, then tick: the first election's messages find this node's port open.
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         host.Start();
+        await using var reporter = new HealthReporter(host, metrics, TimeProvider.System,
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Kuorum.Health"));
+        reporter.Start();
         var health = PublishHealthAsync(host, app.Services.GetRequiredService<HealthServiceImpl>(), lifetime.ApplicationStopping);
         await using var labeler = PodLabeler.FromEnvironment(options.PodName, options.PodNamespace,
             app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Kuorum.PodLabeler"));

@@ -23,7 +23,15 @@ public sealed class AgentMetrics : IDisposable
         PersistSeconds = _meter.CreateHistogram<double>("kuorum.persist.duration", "s", "Time to make one Ready's entries and hard state durable");
         LeaderChanges = _meter.CreateCounter<long>("kuorum.leader.changes", null, "Times the known leader or term changed");
         Snapshots = _meter.CreateCounter<long>("kuorum.snapshots", null, "Snapshots taken by this agent");
+        HealthTransfers = _meter.CreateCounter<long>("kuorum.health.transfers", null, "Leadership hand-overs because this agent's application was critical");
+        ProbeSeconds = _meter.CreateHistogram<double>("kuorum.probe.duration", "s", "Latency of each probe of the local application");
     }
+
+    /// <summary>Hand-overs caused by health.</summary>
+    public Counter<long> HealthTransfers { get; }
+
+    /// <summary>Probe latency.</summary>
+    public Histogram<double> ProbeSeconds { get; }
 
     /// <summary>Proposal latency.</summary>
     public Histogram<double> ProposalSeconds { get; }
@@ -40,9 +48,18 @@ public sealed class AgentMetrics : IDisposable
     /// <summary>Snapshots taken.</summary>
     public Counter<long> Snapshots { get; }
 
-    /// <summary>Registers the gauges read from the node's published view and the transport.</summary>
-    public void Observe(Func<NodeView> view, PeerTransport transport)
+    /// <summary>Registers the gauges read from the node's published view, the transport and the health state.</summary>
+    public void Observe(Func<NodeView> view, PeerTransport transport, RaftHost host)
     {
+        _meter.CreateObservableGauge("kuorum.member.tier", () =>
+            (host.Table?.Entries ?? []).Select(e => new Measurement<int>((int)e.Tier, new KeyValuePair<string, object?>("member", e.Id))),
+            null, "Health tier per member in the endpoint table: 0 unknown, 1 passing, 2 warning, 3 critical");
+        _meter.CreateObservableGauge("kuorum.member.weight", () =>
+            (host.Table?.Entries ?? []).Select(e => new Measurement<int>(e.Weight, new KeyValuePair<string, object?>("member", e.Id))),
+            null, "Weight per member in the endpoint table (0..1000)");
+        _meter.CreateObservableGauge("kuorum.endpoints.version", () => host.Table?.Version ?? 0, null, "Version of the endpoint table this agent serves");
+        _meter.CreateObservableGauge("kuorum.degraded", () => host.Degraded ? 1 : 0, null, "1 while this leader's application is critical and no healthy voter could take over");
+        _meter.CreateObservableGauge("kuorum.local.tier", () => (int)host.LocalTier, null, "This agent's application tier");
         _meter.CreateObservableGauge("kuorum.term", () => view().Term, null, "Current Raft term");
         _meter.CreateObservableGauge("kuorum.commit.index", () => view().Commit, null, "Highest committed log index");
         _meter.CreateObservableGauge("kuorum.applied.index", () => view().Applied, null, "Highest applied log index");

@@ -301,6 +301,7 @@ public sealed partial class RaftHost : IAsyncDisposable
 
             if (_storage.Machine.Revision != revision || ready.Snapshot is not null)
             {
+                RefreshTable();
                 RevisionChanged.Pulse();
             }
 
@@ -398,6 +399,7 @@ public sealed partial class RaftHost : IAsyncDisposable
             }
         }
 
+        TickHealth();
         Publish(force: false);
     }
 

@@ -17,6 +17,9 @@ public static class ReservedKeys
     /// <summary>Prefix of lock keys: the rest is the lock's name.</summary>
     public static readonly byte[] LockPrefix = Encoding.UTF8.GetBytes("\0kuorum/lock/");
 
+    /// <summary>The endpoint table the leader publishes (encoded <c>Health.EndpointTable</c>).</summary>
+    public static readonly byte[] Endpoints = Encoding.UTF8.GetBytes("\0kuorum/endpoints");
+
     /// <summary>True for reserved keys.</summary>
     public static bool IsReserved(ReadOnlySpan<byte> key) => !key.IsEmpty && key[0] == Marker;
 

@@ -26,6 +26,7 @@ public sealed class AdminService(RaftHost host) : Api.V1.Admin.AdminBase
             SnapshotIndex = view.SnapshotIndex,
             Revision = view.Revision,
             NotReadyReason = view.NotReadyReason ?? "",
+            Degraded = host.Degraded,
             Version = typeof(AdminService).Assembly.GetName().Version?.ToString() ?? "",
         };
         response.Members.AddRange(ClusterViews.Members(view, new PeerTransportView(host.Transport)));

@@ -43,22 +43,32 @@ internal static class ClusterViews
         }
     }
 
-    public static EndpointTable Endpoints(NodeView view, PeerTransportView transport)
+    /// <summary>
+    /// The endpoint table: the one the leader published through the log (every agent serves the same version), with
+    /// each member's current role; before any was published, the members with the leader's heartbeat view, version 0.
+    /// </summary>
+    public static EndpointTable Endpoints(NodeView view, PeerTransportView transport, Health.EndpointTable? replicated, string strategy)
     {
-        var table = new EndpointTable { Strategy = "leader-only" };
-        table.Members.AddRange(Members(view, transport).Select(m => { m.RttUs = 0; m.MatchIndex = 0; return m; }));
-        // Until the leader replicates the table (weights), its version is a digest of what it shows.
-        var hash = new HashCode();
-        foreach (var m in table.Members)
+        var members = Members(view, transport).ToDictionary(m => m.Id);
+        var table = new EndpointTable { Strategy = replicated?.Strategy ?? strategy, Version = replicated?.Version ?? 0 };
+        if (replicated is null)
         {
-            hash.Add(m.Id);
-            hash.Add(m.Address);
-            hash.Add(m.Role);
-            hash.Add(m.Health);
-            hash.Add(m.Weight);
+            table.Members.AddRange(members.Values.Select(m => { m.RttUs = 0; m.MatchIndex = 0; return m; }));
+            return table;
         }
 
-        table.Version = (uint)hash.ToHashCode();
+        foreach (var entry in replicated.Entries)
+        {
+            var member = members.GetValueOrDefault(entry.Id) ?? new Member { Id = entry.Id, Role = Role.Unknown };
+            member.AppAddress = entry.AppAddress;
+            member.Health = (Api.V1.Health)(int)entry.Tier;
+            member.Weight = entry.Weight;
+            member.LatencyUs = entry.LatencyMicros;
+            member.RttUs = 0;
+            member.MatchIndex = 0;
+            table.Members.Add(member);
+        }
+
         return table;
     }
 

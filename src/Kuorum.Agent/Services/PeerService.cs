@@ -86,4 +86,17 @@ public sealed class PeerService(RaftHost host, ILogger<PeerService> logger) : Pe
         response.TtlMs.AddRange(ttls);
         return response;
     }
+
+    /// <inheritdoc />
+    public override async Task<HealthAck> ReportHealth(HealthReport request, ServerCallContext context)
+    {
+        if (request.MemberId < 1 || request.Tier is < 0 or > 3 || request.LatencyUs < 0 || request.AppAddress.Length > 1024)
+        {
+            throw Requests.Invalid("a health report needs a member id of 1 or more, tier 0..3, a latency of 0 or more and an address of at most 1024 characters");
+        }
+
+        var version = await host.ReceiveReportAsync(request.MemberId, (Health.HealthTier)request.Tier,
+            TimeSpan.FromMicroseconds(request.LatencyUs), request.AppAddress);
+        return new HealthAck { TableVersion = version };
+    }
 }

@@ -27,10 +27,13 @@ public sealed class AgentCluster : IAsyncDisposable
     public string Peers => string.Join(",", Agents.Select(a => $"{a.Id}={a.PeerAddress}"));
 
     /// <summary>Starts <paramref name="size"/> agents that bootstrap one cluster.</summary>
-    public static AgentCluster Start(ITestOutputHelper output, int size, params string[] args)
+    public static AgentCluster Start(ITestOutputHelper output, int size, params string[] args) => Start(output, size, _ => args);
+
+    /// <summary>Starts <paramref name="size"/> agents that bootstrap one cluster, agent <c>i</c> with <paramref name="argsOf"/>(i) added.</summary>
+    public static AgentCluster Start(ITestOutputHelper output, int size, Func<long, string[]> argsOf)
     {
         var root = Path.Combine(Path.GetTempPath(), "kuorum-agent-tests", Guid.NewGuid().ToString("N"));
-        var agents = Enumerable.Range(1, size).Select(i => new AgentProcess(i, Path.Combine(root, $"node{i}"), [.. Timing, .. args])).ToList();
+        var agents = Enumerable.Range(1, size).Select(i => new AgentProcess(i, Path.Combine(root, $"node{i}"), [.. Timing, .. argsOf(i)])).ToList();
         var cluster = new AgentCluster(output, root, agents);
         foreach (var agent in agents)
         {
