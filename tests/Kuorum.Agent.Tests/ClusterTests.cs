@@ -248,8 +248,8 @@ public sealed class ClusterTests(ITestOutputHelper output)
                 return false;
             }
         }, cluster);
-        var status = await joiner.Admin.StatusAsync(new StatusRequest());
-        Assert.Equal(4, status.Members.Count(m => m.Voter));
+        // The joiner applies its promotion a moment after the leader does.
+        await WaitUntilAsync(async () => (await joiner.Admin.StatusAsync(new StatusRequest())).Members.Count(m => m.Voter) == 4, cluster);
         var range = await joiner.Kv.RangeAsync(new RangeRequest { Prefix = B("j/") });
         Assert.Equal(20, range.Kvs.Count);
 

@@ -247,6 +247,19 @@ public sealed class RaftJournal : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        // A clean close makes a recorded commit index (RecordCommit) durable too; a crash only loses it.
+        if (_failure is null && _log.TailAddress > _log.CommittedUntilAddress)
+        {
+            try
+            {
+                _log.Commit(spinWait: true);
+            }
+            catch (Exception e) when (e is IOException or CommitFailureException)
+            {
+                // Closing anyway: what was not durable is re-learned from the leader.
+            }
+        }
+
         _log.Dispose();
         _settings.Dispose();
         _commits.Dispose();
