@@ -118,8 +118,14 @@ public sealed class ScalingAndStatusTests : IAsyncLifetime
         admin.LoseLeader();
         await Eventually.TrueAsync(() => _fixture.ConditionIsAsync("life", ConditionTypes.Available, "False"), "Available=False after the leader is lost");
 
-        var events = await _fixture.Client.CoreV1.ListNamespacedEventAsync(OperatorFixture.Namespace);
-        var reasons = events.Items.Where(e => e.InvolvedObject.Name == "life").Select(e => e.Reason).ToHashSet();
+        // Events are written after the status that caused them: wait for the last one.
+        HashSet<string> reasons = [];
+        await Eventually.TrueAsync(async () =>
+        {
+            var events = await _fixture.Client.CoreV1.ListNamespacedEventAsync(OperatorFixture.Namespace);
+            reasons = events.Items.Where(e => e.InvolvedObject.Name == "life").Select(e => e.Reason).ToHashSet();
+            return reasons.Contains("LeaderLost");
+        }, "a LeaderLost event");
         Assert.Contains("ClusterReady", reasons);
         Assert.Contains("LeaderElected", reasons);
         Assert.Contains("LeaderLost", reasons);
