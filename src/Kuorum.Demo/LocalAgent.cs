@@ -75,8 +75,16 @@ public sealed partial class LocalAgent : IAsyncDisposable
         }
     }
 
-    /// <summary>Channel to the application API.</summary>
-    public GrpcChannel Channel => _channel ??= GrpcChannel.ForAddress($"http://127.0.0.1:{ApiPort}");
+    /// <summary>
+    /// Channel to the application API. It outlives restarts of the process (calls in flight fail with UNAVAILABLE) and
+    /// reconnects within half a second of the agent being back.
+    /// </summary>
+    public GrpcChannel Channel => _channel ??= GrpcChannel.ForAddress($"http://127.0.0.1:{ApiPort}", new GrpcChannelOptions
+    {
+        HttpHandler = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(1), EnableMultipleHttp2Connections = true },
+        InitialReconnectBackoff = TimeSpan.FromMilliseconds(50),
+        MaxReconnectBackoff = TimeSpan.FromMilliseconds(500),
+    });
 
     /// <summary>KeyValue client.</summary>
     public KeyValue.KeyValueClient Kv => new(Channel);
@@ -91,7 +99,7 @@ public sealed partial class LocalAgent : IAsyncDisposable
     public Lease.LeaseClient Lease => new(Channel);
 
     /// <summary>Lock client.</summary>
-    public Api.V1.Lock.LockClient Locks => new(Channel);
+    public Api.V1.Lock.LockClient Lock => new(Channel);
 
     /// <summary>Where the agent was built: beside this program's build (same configuration), else the KUORUM_AGENT_DLL variable.</summary>
     public static string AgentDll
@@ -160,8 +168,6 @@ public sealed partial class LocalAgent : IAsyncDisposable
             p.Kill(entireProcessTree: false);
             await p.WaitForExitAsync().ConfigureAwait(false);
         }
-
-        ResetChannel();
     }
 
     /// <summary>SIGTERM, then waits for the exit (SIGKILL after <paramref name="timeout"/>).</summary>
@@ -180,14 +186,14 @@ public sealed partial class LocalAgent : IAsyncDisposable
                 await KillAsync().ConfigureAwait(false);
             }
         }
-
-        ResetChannel();
     }
 
-    private void ResetChannel()
+    /// <summary>Waits until the process exits on its own; returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
-        _channel?.Dispose();
-        _channel = null;
+        using var wait = new CancellationTokenSource(timeout);
+        await _process!.WaitForExitAsync(wait.Token).ConfigureAwait(false);
+        return _process.ExitCode;
     }
 
     /// <inheritdoc />
@@ -196,6 +202,8 @@ public sealed partial class LocalAgent : IAsyncDisposable
         await KillAsync().ConfigureAwait(false);
         _process?.Dispose();
         _process = null;
+        _channel?.Dispose();
+        _channel = null;
     }
 
     /// <summary>A loopback port nobody listens on right now, never the same one twice in this process.</summary>

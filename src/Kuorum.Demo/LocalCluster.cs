@@ -27,15 +27,25 @@ public sealed class LocalCluster : IAsyncDisposable
     /// <summary>Starts <paramref name="size"/> agents that bootstrap one cluster, agent id <c>i</c> with <paramref name="argsOf"/>(i).</summary>
     public static LocalCluster Start(int size, Func<long, string[]> argsOf)
     {
-        var root = Path.Combine(Path.GetTempPath(), "kuorum-local", Guid.NewGuid().ToString("N"));
-        var agents = Enumerable.Range(1, size).Select(i => new LocalAgent(i, Path.Combine(root, $"node{i}"), argsOf(i))).ToList();
-        var cluster = new LocalCluster(root, agents);
-        foreach (var agent in agents)
-        {
-            agent.Start(cluster.Peers);
-        }
-
+        var cluster = Create(size, argsOf);
+        cluster.StartAll();
         return cluster;
+    }
+
+    /// <summary>Describes <paramref name="size"/> agents (ports chosen, nothing started): <see cref="StartAll"/> starts them.</summary>
+    public static LocalCluster Create(int size, Func<long, string[]> argsOf)
+    {
+        var root = Path.Combine(Path.GetTempPath(), "kuorum-local", Guid.NewGuid().ToString("N"));
+        return new LocalCluster(root, [.. Enumerable.Range(1, size).Select(i => new LocalAgent(i, Path.Combine(root, $"node{i}"), argsOf(i)))]);
+    }
+
+    /// <summary>Starts every agent, bootstrapping one cluster.</summary>
+    public void StartAll()
+    {
+        foreach (var agent in Agents)
+        {
+            agent.Start(Peers);
+        }
     }
 
     /// <summary>

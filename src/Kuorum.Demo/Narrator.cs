@@ -40,10 +40,10 @@ public sealed class Narrator : IAsyncDisposable
         AnsiConsole.MarkupLine("[bold]Kuorum demo[/]: three agents and a demo application on 127.0.0.1, no Kubernetes needed.");
         // Each agent probes the demo application beside it (and publishes its address) every 250 ms; 30 ms is slow.
         var appPorts = Enumerable.Range(1, 3).ToDictionary(i => (long)i, _ => LocalAgent.FreePort());
-        await using var narrator = new Narrator(LocalCluster.Start(3, id =>
+        await using var narrator = new Narrator(LocalCluster.Create(3, id =>
         [
             "--probe-kind", "http", "--probe-port", appPorts[id].ToString(CultureInfo.InvariantCulture), "--probe-path", "/healthz",
-            "--probe-period", "250ms", "--probe-timeout", "200ms", "--probe-slow-threshold", "30ms", "--probe-initial-delay", "3s",
+            "--probe-period", "250ms", "--probe-timeout", "200ms", "--probe-slow-threshold", "30ms", "--probe-initial-delay", "1s",
             "--app-address", $"127.0.0.1:{appPorts[id]}",
         ]), appPorts);
         AnsiConsole.MarkupLine($"agents' data under [grey]{narrator._cluster.Root}[/]");
@@ -85,6 +85,14 @@ public sealed class Narrator : IAsyncDisposable
 
     private async Task ScriptAsync()
     {
+        // The demo application first (it waits for its sidecar), so the agents' first probes find it up.
+        foreach (var agent in _cluster.Agents)
+        {
+            _apps.Add(DemoProcess.Start($"app-{agent.Id}", agent.ApiPort, _appPorts[agent.Id]));
+        }
+
+        _cluster.StartAll();
+
         // 1. Election.
         var started = _clock.Elapsed;
         var leader = await _cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
@@ -93,11 +101,6 @@ public sealed class Narrator : IAsyncDisposable
         await ShowStatusAsync();
 
         // 2. The demo application beside each agent.
-        foreach (var agent in _cluster.Agents)
-        {
-            _apps.Add(DemoProcess.Start($"app-{agent.Id}", agent.ApiPort, _appPorts[agent.Id]));
-        }
-
         var counter = await WaitForCounterAsync(leader, 3);
         Say($"demo application: 3 replicas; the one beside node {leader.Id} leads and counts (demo/counter = {counter}), each count fenced by term {term}");
 
@@ -121,11 +124,14 @@ public sealed class Narrator : IAsyncDisposable
 
         // 4. Health and weights: one endpoint table, published by the leader through the log.
         var table = await WaitForTableAsync(leader, t => t.Version > 0 && t.Members.Count == 3 && t.Members.All(m => m.Weight > 0 && m.Health == Health.Passing), "every member passing");
+        leader = await _cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(10));
+        followers = _cluster.Agents.Where(a => a != leader).ToList();
         Say($"endpoint table v{table.Version} ({table.Strategy}): {Describe(table)}");
         var slow = followers[0];
         await App(slow).SetModeAsync("slow");
         var slowed = Stopwatch.StartNew();
-        table = await WaitForTableAsync(leader, t => Weight(t, slow.Id) > 0 && Weight(t, slow.Id) < t.Members.Where(m => m.Id != slow.Id).Min(m => m.Weight), $"node {slow.Id}'s weight to drop");
+        table = await WaitForTableAsync(leader, t => t.Members.FirstOrDefault(m => m.Id == slow.Id) is { Health: Health.Warning, Weight: > 0 } m
+            && m.Weight * 2 < t.Members.Where(o => o.Id != slow.Id).Min(o => o.Weight), $"node {slow.Id}'s weight to drop");
         Say($"the application beside node {slow.Id} answers 60 ms slower: {Ms(slowed.Elapsed)} later its weight is {Weight(table, slow.Id)} (v{table.Version}: {Describe(table)})");
         await App(slow).SetModeAsync("ok");
 

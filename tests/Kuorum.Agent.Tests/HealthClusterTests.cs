@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using Grpc.Core;
 using Kuorum.Agent.Tests.Harness;
+using Kuorum.Demo;
 using Kuorum.Api.V1;
 using Xunit.Abstractions;
 
@@ -82,7 +83,7 @@ public sealed class HealthClusterTests(ITestOutputHelper output)
         await leader.Kv.PutAsync(new PutRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("still"), Value = Google.Protobuf.ByteString.CopyFromUtf8("writable") });
     }
 
-    private static async Task<EndpointTable> WaitForTableAsync(AgentCluster cluster, AgentProcess via, Func<EndpointTable, bool> condition)
+    private static async Task<EndpointTable> WaitForTableAsync(AgentCluster cluster, LocalAgent via, Func<EndpointTable, bool> condition)
     {
         var deadline = DateTime.UtcNow.AddSeconds(20);
         EndpointTable? last = null;

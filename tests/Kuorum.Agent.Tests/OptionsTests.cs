@@ -1,5 +1,5 @@
 using Kuorum.Agent.Configuration;
-using Kuorum.Agent.Tests.Harness;
+using Kuorum.Demo;
 
 namespace Kuorum.Agent.Tests;
 
@@ -77,7 +77,7 @@ public sealed class OptionsTests
     public async Task TheAgentProcess_StopsWithExitCode2_AndNamesTheBadSetting()
     {
         using var directory = new TempDir();
-        await using var agent = new AgentProcess(1, directory.Path, []);
+        await using var agent = new LocalAgent(1, directory.Path, []);
         agent.Start("1=127.0.0.1:1", "--election-timeout", "10ms");
         Assert.Equal(2, await agent.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains("--election-timeout is 10ms; it must be between 20ms and 60s", agent.Output, StringComparison.Ordinal);

@@ -46,4 +46,24 @@ public sealed record BenchmarkRow(
     [JsonPropertyName("p99_vs_etcd")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? P99Ratio { get; init; }
+
+    /// <summary>Health suite: the row's calls/s over round-robin's in the same run (above 1: more).</summary>
+    [JsonPropertyName("ops_per_sec_vs_round_robin")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? OpsVsRoundRobin { get; init; }
+
+    /// <summary>Health suite: the row's p50 over round-robin's (below 1: faster).</summary>
+    [JsonPropertyName("p50_vs_round_robin")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? P50VsRoundRobin { get; init; }
+
+    /// <summary>Health suite: the row's p99 over round-robin's (below 1: faster).</summary>
+    [JsonPropertyName("p99_vs_round_robin")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? P99VsRoundRobin { get; init; }
+
+    /// <summary>Health suite: the share of the row's calls the slow replica served.</summary>
+    [JsonPropertyName("slow_replica_share")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? SlowReplicaShare { get; init; }
 }

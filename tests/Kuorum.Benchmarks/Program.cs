@@ -8,11 +8,12 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Kuorum.Benchmarks;
+using Kuorum.Benchmarks.Balancing;
 using Kuorum.Benchmarks.Cluster;
 
 // make bench: every suite, one table, and the results as one JSON object with a "results" array, in
 // <artifacts>/<suite>-<timestamp>.json (default artifacts/bench); the last line is "bench: results in <path>".
-//   --suite all|core|storage|cluster   one suite (default all)
+//   --suite all|core|storage|cluster|health   one suite (default all)
 //   --quick                            the reduced set (also QUICK=1 in the environment): make bench QUICK=1, < 3 min
 // Other arguments go to BenchmarkDotNet (core suite).
 var wall = Stopwatch.StartNew();
@@ -20,9 +21,9 @@ var arguments = args.ToList();
 var artifacts = Take(arguments, "--artifacts") ?? "artifacts/bench";
 var suite = Take(arguments, "--suite") ?? "all";
 var quick = arguments.Remove("--quick") | (Environment.GetEnvironmentVariable("QUICK") is { Length: > 0 } q && q != "0");
-if (suite is not ("all" or "core" or "storage" or "cluster"))
+if (suite is not ("all" or "core" or "storage" or "cluster" or "health"))
 {
-    Console.Error.WriteLine($"--suite must be all, core, storage or cluster; got '{suite}'");
+    Console.Error.WriteLine($"--suite must be all, core, storage, cluster or health; got '{suite}'");
     return 2;
 }
 
@@ -87,6 +88,19 @@ if (suite is "all" or "cluster")
     }
 }
 
+if (suite is "all" or "health")
+{
+    try
+    {
+        rows.AddRange(await HealthBenchmark.RunAsync(quick ? HealthBenchmark.Settings.Quick : HealthBenchmark.Settings.Full, Console.Out, artifacts));
+    }
+    catch (Exception e)
+    {
+        failures.Add($"health suite failed: {e}");
+        Console.Error.WriteLine($"bench: health suite failed: {e}");
+    }
+}
+
 Console.WriteLine();
 Console.WriteLine($"{"system",-18} {"scenario",-58} {"clients",7} {"ops/s",12} {"p50 ms",10} {"p99 ms",10} {"samples",9}");
 foreach (var row in rows)
@@ -96,6 +110,7 @@ foreach (var row in rows)
 }
 
 ClusterBenchmark.PrintComparison(rows, Console.Out);
+HealthBenchmark.PrintComparison(rows, Console.Out);
 
 var results = Path.GetFullPath(Path.Combine(artifacts, $"{suite}-{started:yyyyMMdd-HHmmss}.json"));
 var document = new Dictionary<string, object?>

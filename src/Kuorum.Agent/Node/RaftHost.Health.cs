@@ -12,8 +12,13 @@ public sealed partial class RaftHost
     private const int WeightTicks = 5;
     private readonly Dictionary<long, HealthReport> _reports = [];
     private readonly Dictionary<long, string> _appAddresses = [];
+
+    // When the leader last saw each member active. Raft's own flag is cleared at every check-quorum round and set
+    // again by the next answer, so it is sampled every tick and a member counts as alive for two election timeouts.
+    private readonly Dictionary<long, TimeSpan> _lastActive = [];
+    private long _activeTerm;
     // Probe latencies on a busy node jitter by a few milliseconds; only differences well above that move weights.
-    private readonly WeightOptions _weightOptions = new() { LatencyTolerance = TimeSpan.FromMilliseconds(10) };
+    private readonly WeightOptions _weightOptions = new() { LatencyTolerance = TimeSpan.FromMilliseconds(20) };
     private readonly long _healthClockStart = TimeProvider.System.GetTimestamp();
     private EndpointWeights? _computed;
     private EndpointWeights? _published;
@@ -128,16 +133,32 @@ public sealed partial class RaftHost
             HandOverForHealth();
         }
 
+        var now = HealthNow;
+        if (_activeTerm != _node.Term)
+        {
+            // A new leader has not heard from anyone yet: everyone starts alive.
+            _activeTerm = _node.Term;
+            _lastActive.Clear();
+            foreach (var id in _node.Membership.All)
+            {
+                _lastActive[id] = now;
+            }
+        }
+
+        foreach (var p in _node.Status().Progress.Where(p => p.RecentActive))
+        {
+            _lastActive[p.Id] = now;
+        }
+
         if (++_ticksSinceWeights < WeightTicks || _pendingTableIndex > _node.AppliedIndex)
         {
             return;
         }
 
         _ticksSinceWeights = 0;
-        var now = HealthNow;
-        var progress = _node.Status().Progress.ToDictionary(p => p.Id);
+        var window = _options.ElectionTimeout * 2;
         var members = _node.Membership.All
-            .Select(id => new EndpointMember(id, id == _options.NodeId || (progress.TryGetValue(id, out var p) && p.RecentActive)))
+            .Select(id => new EndpointMember(id, id == _options.NodeId || (_lastActive.TryGetValue(id, out var seen) && now - seen <= window)))
             .ToList();
         _computed = WeightCalculator.Compute(members, _reports, now,
             _computed ?? (Table is { } replicated ? EndpointWeights.FromTable(replicated, now, _weightOptions) : null), _weightOptions);
@@ -145,7 +166,7 @@ public sealed partial class RaftHost
         var addressesChanged = Table is null || Table.Strategy != _options.WeightingStrategy
             || Table.Entries.Count != members.Count
             || Table.Entries.Any(e => _appAddresses.GetValueOrDefault(e.Id, "") != e.AppAddress);
-        if (!addressesChanged && !_computed.DiffersFrom(_published))
+        if (!addressesChanged && !_computed.DiffersFrom(_published, weightTolerance: 100))
         {
             return;
         }
