@@ -30,7 +30,8 @@ run: build
 publish:
 	$(DOTNET) publish src/Kuorum.Agent -c Release -r linux-x64 -p:PublishAot=true -o artifacts/publish/agent
 
-# Runs every test project, the CRD drift check and the chart checks (make chart); the last line is "N passed, N failed" (", N skipped" when any are).
+# Runs every test project, the CRD drift check, the chart checks (make chart) and the Dockerfiles' build steps
+# (make images-check); the last line is "N passed, N failed" (", N skipped" when any are).
 test: build
 	@rm -rf $(RESULTS); mkdir -p $(RESULTS)
 	@set +e; \
@@ -38,6 +39,7 @@ test: build
 	status=$$?; \
 	$(MAKE) --no-print-directory crds-check || status=1; \
 	CHART_RESULTS_DIR=$(RESULTS) tests/chart/run.sh || status=1; \
+	$(MAKE) --no-print-directory images-check > $(RESULTS)/images-check.log 2>&1 || { tail -n 20 $(RESULTS)/images-check.log; status=1; }; \
 	tests/tools/trx-summary.sh $(RESULTS) $$status | tail -n 1 > $(RESULTS)/summary.txt; \
 	cat $(RESULTS)/summary.txt; \
 	exit $$status
