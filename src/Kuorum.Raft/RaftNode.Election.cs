@@ -43,10 +43,11 @@ public sealed partial class RaftNode
 
     private void StepLowerTerm(Message m)
     {
-        if ((_config.CheckQuorum || _config.PreVote) && m.Type is MessageType.Append or MessageType.Heartbeat)
+        if (m.Type is MessageType.Append or MessageType.Heartbeat)
         {
-            // A stale leader (perhaps back from a partition) learns our term and steps down. Without this, with
-            // pre-vote a node whose term raced ahead could never rejoin.
+            // A stale leader (back from a partition, or one that removed itself and could not commit the removal)
+            // learns our term and steps down. Without this, with pre-vote a node whose term raced ahead could never
+            // rejoin, and without check-quorum a removed leader would lead its own log forever.
             Send(new Message { Type = MessageType.AppendResponse, From = Id, To = m.From, Term = Term });
         }
         else if (m.Type == MessageType.PreVote)

@@ -10,6 +10,12 @@ public sealed class SimDisk
 {
     public HardState HardState { get; set; } = HardState.Initial;
 
+    /// <summary>
+    /// A hard state written without a sync (only its commit index moved, <see cref="Ready.MustSync"/> false): it becomes
+    /// durable with the next synced write, and a crash before that loses it, as in the agent's journal.
+    /// </summary>
+    public HardState? Unsynced { get; set; }
+
     public SnapshotMetadata Snapshot { get; private set; } = RaftStorageState.Empty.Snapshot;
 
     public byte[] SnapshotData { get; private set; } = [];

@@ -296,6 +296,7 @@ public sealed class Simulator
         Trace($"n{node.Id} {why} (disk: last {node.Disk.LastIndex}, snapshot {node.Disk.Snapshot.Index}, {node.Disk.HardState})");
         node.Raft = null;
         node.Kv = null;
+        node.Disk.Unsynced = null;
         _lastSoftState.Remove(node.Id);
     }
 
@@ -352,9 +353,24 @@ public sealed class Simulator
                 return;
             }
 
+            if (ready.MustSync && node.Disk.Unsynced is { } pending)
+            {
+                // A synced write makes an earlier unsynced one durable too.
+                node.Disk.HardState = pending;
+                node.Disk.Unsynced = null;
+            }
+
             if (ready.HardState is { } hard)
             {
-                node.Disk.HardState = _options.Bug == InjectedBug.VoteNotPersisted ? hard with { Vote = RaftNode.None } : hard;
+                var written = _options.Bug == InjectedBug.VoteNotPersisted ? hard with { Vote = RaftNode.None } : hard;
+                if (ready.MustSync)
+                {
+                    node.Disk.HardState = written;
+                }
+                else
+                {
+                    node.Disk.Unsynced = written;
+                }
             }
 
             if (crash == CrashPoint.BeforeSend)
