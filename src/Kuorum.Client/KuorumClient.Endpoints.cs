@@ -56,7 +56,7 @@ public sealed partial class KuorumClient
     private async IAsyncEnumerable<EndpointSnapshot> WatchEndpointsCoreAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var backoff = NewBackoff();
-        long? lastVersion = null;
+        string? lastSeen = null;
         while (true)
         {
             using (var call = _endpoints.Watch(new EndpointsRequest(), cancellationToken: cancellationToken))
@@ -95,12 +95,15 @@ public sealed partial class KuorumClient
                     }
 
                     backoff.Reset();
-                    if (table.Version == lastVersion)
+                    // The same version again after a reconnect is skipped; the same version with other roles (a new
+                    // leader) is not.
+                    var seen = $"{table.Version}/{string.Join(',', table.Members.Select(m => $"{m.Id}:{(int)m.Role}"))}";
+                    if (seen == lastSeen)
                     {
                         continue;
                     }
 
-                    lastVersion = table.Version;
+                    lastSeen = seen;
                     yield return new EndpointSnapshot(table);
                 }
 

@@ -43,7 +43,8 @@ public sealed class HealthReporter : IAsyncDisposable
         var period = _host.Options.Probe.Period < TimeSpan.FromSeconds(1) ? _host.Options.Probe.Period : TimeSpan.FromSeconds(1);
         while (!token.IsCancellationRequested)
         {
-            var changed = _changed.Next;
+            // A new leader hears from every member at once (an ex-leader never reported its application to anyone).
+            var changed = Task.WhenAny(_changed.Next, _host.LeadershipChanged.Next);
             var status = _runner.Current;
             _host.SetLocalHealth(status.Tier, status.LatencyEwma);
             await ReportToLeaderAsync(status, token).ConfigureAwait(false);

@@ -17,6 +17,7 @@ public sealed partial class RaftHost
     // again by the next answer, so it is sampled every tick and a member counts as alive for two election timeouts.
     private readonly Dictionary<long, TimeSpan> _lastActive = [];
     private long _activeTerm;
+    private TimeSpan _leaderSince;
     // Probe latencies on a busy node jitter by a few milliseconds; only differences well above that move weights.
     private readonly WeightOptions _weightOptions = new() { LatencyTolerance = TimeSpan.FromMilliseconds(20) };
     private readonly long _healthClockStart = TimeProvider.System.GetTimestamp();
@@ -96,7 +97,7 @@ public sealed partial class RaftHost
         _ticksSinceHandOver = 0;
         var now = HealthNow;
         var best = _node.Status().Progress
-            .Where(p => p.Id != _options.NodeId && p.IsVoter && p.RecentActive
+            .Where(p => p.Id != _options.NodeId && p.IsVoter && IsAlive(p.Id, now)
                 && _reports.TryGetValue(p.Id, out var r) && now - r.ReportedAt <= _weightOptions.ReportStaleAfter
                 && r.Tier is HealthTier.Passing or HealthTier.Warning)
             .OrderByDescending(p => p.Match)
@@ -136,18 +137,32 @@ public sealed partial class RaftHost
         var now = HealthNow;
         if (_activeTerm != _node.Term)
         {
-            // A new leader has not heard from anyone yet: everyone starts alive.
+            // A new leader has not heard from anyone yet: everyone starts alive, and its weights start from the
+            // replicated table (slow start carries over), once fresh reports had time to arrive.
             _activeTerm = _node.Term;
+            _leaderSince = now;
             _lastActive.Clear();
             foreach (var id in _node.Membership.All)
             {
                 _lastActive[id] = now;
             }
+
+            _computed = null;
+            _published = null;
         }
 
         foreach (var p in _node.Status().Progress.Where(p => p.RecentActive))
         {
             _lastActive[p.Id] = now;
+        }
+
+        // Until every member has reported to this leader (or a report period passed), publish nothing: an earlier
+        // leader never reported its own application to anyone, so what this node knows of it may be stale.
+        var grace = _options.Probe.Period > _options.ElectionTimeout ? _options.Probe.Period : _options.ElectionTimeout;
+        var reportedSinceLead = _node.Membership.All.All(id => _reports.TryGetValue(id, out var r) && r.ReportedAt >= _leaderSince);
+        if (now - _leaderSince < grace && !reportedSinceLead)
+        {
+            return;
         }
 
         if (++_ticksSinceWeights < WeightTicks || _pendingTableIndex > _node.AppliedIndex)
@@ -156,10 +171,7 @@ public sealed partial class RaftHost
         }
 
         _ticksSinceWeights = 0;
-        var window = _options.ElectionTimeout * 2;
-        var members = _node.Membership.All
-            .Select(id => new EndpointMember(id, id == _options.NodeId || (_lastActive.TryGetValue(id, out var seen) && now - seen <= window)))
-            .ToList();
+        var members = _node.Membership.All.Select(id => new EndpointMember(id, IsAlive(id, now))).ToList();
         _computed = WeightCalculator.Compute(members, _reports, now,
             _computed ?? (Table is { } replicated ? EndpointWeights.FromTable(replicated, now, _weightOptions) : null), _weightOptions);
 
@@ -179,6 +191,10 @@ public sealed partial class RaftHost
             _pendingTableIndex = proposal.Index;
         }
     }
+
+    // This node itself, or a member the leader heard from within two election timeouts.
+    private bool IsAlive(long id, TimeSpan now) =>
+        id == _options.NodeId || (_lastActive.TryGetValue(id, out var seen) && now - seen <= _options.ElectionTimeout * 2);
 
     // After applying: pick up a new table.
     private void RefreshTable()

@@ -61,6 +61,7 @@ public static class HealthBenchmark
     /// <summary>Runs the suite; when a trial fails, the agents' output goes to <paramref name="artifacts"/>/health-agents-*.log.</summary>
     public static async Task<List<BenchmarkRow>> RunAsync(Settings settings, TextWriter log, string? artifacts = null, CancellationToken cancellationToken = default)
     {
+        var suiteClock = Stopwatch.StartNew();
         var rows = new List<BenchmarkRow>();
         var replicas = new List<ReplicaServer>();
         for (var member = 1; member <= 3; member++)
@@ -160,6 +161,12 @@ public static class HealthBenchmark
             // 2. Failure and recovery.
             var trials = await FailureTrialsAsync(settings, cluster, replicas, watches, log, cancellationToken).ConfigureAwait(false);
             rows.AddRange(trials);
+
+            // A member at weight 0 that is not critical was taken for down (no Raft answer in the leader's last check).
+            var tables = watches[0].Between(0, Stopwatch.GetTimestamp()).Select(h => h.Table).DistinctBy(t => t.Version).ToList();
+            var down = tables.Where(t => t.Members.Any(m => m.Weight == 0 && m.Health != Health.Critical)).Select(t => Describe(t)).ToList();
+            await log.WriteLineAsync($"health: {tables.Count} table versions seen by node {watches[0].Member}'s sidecar; {down.Count} with a member at weight 0 that was not critical"
+                + (down.Count > 0 ? ": " + string.Join(", ", down.Take(5)) : "")).ConfigureAwait(false);
             if (trials.Any(r => r.Errors > 0) && artifacts is not null)
             {
                 var path = Path.GetFullPath(Path.Combine(artifacts, $"health-agents-{DateTime.UtcNow:yyyyMMdd-HHmmss}.log"));
@@ -195,6 +202,7 @@ public static class HealthBenchmark
             }
         }
 
+        await log.WriteLineAsync($"health: suite done in {suiteClock.Elapsed.TotalSeconds:F0} s").ConfigureAwait(false);
         return rows;
     }
 
