@@ -103,8 +103,7 @@ public sealed partial class RaftHost
                 }
                 else
                 {
-                    completion.TrySetException(new AgentException(StatusCode.Unavailable,
-                        $"leadership changed before the write committed (entry {index} holds term {recent.Term}, the write had term {term}); it was not applied, retry it"));
+                    completion.TrySetException(LostWrite(index, recent.Term, term));
                 }
             }
             else
@@ -123,6 +122,10 @@ public sealed partial class RaftHost
 
         waiters.Add(new Waiter(term, completion, startedAt));
     }
+
+    // The entry at a write's index holds another term: the write was lost with a leadership change, never applied.
+    private static AgentException LostWrite(long index, long entryTerm, long writeTerm) => new(StatusCode.Unavailable,
+        $"leadership changed before the write committed (entry {index} holds term {entryTerm}, the write had term {writeTerm}); it was not applied, retry it");
 
     private void Remember(Entry entry, ApplyResult result) => _recent[entry.Index % RecentResults] = (entry.Index, entry.Term, result);
 

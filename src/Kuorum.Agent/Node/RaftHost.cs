@@ -350,8 +350,7 @@ public sealed partial class RaftHost : IAsyncDisposable
             }
             else
             {
-                waiter.Completion.TrySetException(new AgentException(StatusCode.Unavailable,
-                    $"leadership changed before the write committed (entry {entry.Index} holds term {entry.Term}, the write had term {waiter.Term}); it was not applied, retry it"));
+                waiter.Completion.TrySetException(LostWrite(entry.Index, entry.Term, waiter.Term));
             }
         }
     }
