@@ -61,34 +61,10 @@ public sealed partial class KuorumClient
         {
             using (var call = _endpoints.Watch(new EndpointsRequest(), cancellationToken: cancellationToken))
             {
-                var reason = "the sidecar ended the stream";
+                string reason;
                 while (true)
                 {
-                    EndpointTable? table = null;
-                    try
-                    {
-                        if (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
-                        {
-                            table = call.ResponseStream.Current;
-                        }
-                    }
-                    catch (RpcException e) when (cancellationToken.IsCancellationRequested)
-                    {
-                        throw RpcErrors.Translate(e, "Endpoints.Watch", _sidecar, cancellationToken);
-                    }
-                    catch (RpcException e) when (RpcErrors.IsTransient(e))
-                    {
-                        reason = $"{e.StatusCode}: {e.Status.Detail}";
-                    }
-                    catch (RpcException e)
-                    {
-                        throw RpcErrors.Map(e, "Endpoints.Watch", _sidecar);
-                    }
-                    catch (IOException e)
-                    {
-                        reason = e.Message;
-                    }
-
+                    (EndpointTable? table, reason) = await NextAsync(call.ResponseStream, "Endpoints.Watch", cancellationToken).ConfigureAwait(false);
                     if (table is null)
                     {
                         break;
@@ -111,6 +87,35 @@ public sealed partial class KuorumClient
                 ClientLog.StreamBroken(_logger, "endpoints watch", reason, delay, null);
                 await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
             }
+        }
+    }
+
+    // The next message of a server stream; or null, with why, when the stream ended or broke in a way worth
+    // reconnecting for. Other errors are thrown as the client's exceptions.
+    private async Task<(T? Message, string Reason)> NextAsync<T>(IAsyncStreamReader<T> stream, string method, CancellationToken cancellationToken)
+        where T : class
+    {
+        try
+        {
+            return await stream.MoveNext(cancellationToken).ConfigureAwait(false)
+                ? (stream.Current, "")
+                : (null, "the sidecar ended the stream");
+        }
+        catch (RpcException e) when (cancellationToken.IsCancellationRequested)
+        {
+            throw RpcErrors.Translate(e, method, _sidecar, cancellationToken);
+        }
+        catch (RpcException e) when (RpcErrors.IsTransient(e))
+        {
+            return (null, $"{e.StatusCode}: {e.Status.Detail}");
+        }
+        catch (RpcException e)
+        {
+            throw RpcErrors.Map(e, method, _sidecar);
+        }
+        catch (IOException e)
+        {
+            return (null, e.Message);
         }
     }
 }

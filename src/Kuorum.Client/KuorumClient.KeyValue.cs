@@ -3,7 +3,6 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Google.Protobuf;
-using Grpc.Core;
 using Kuorum.Api.V1;
 using Kuorum.Client.Internal;
 
@@ -333,34 +332,10 @@ public sealed partial class KuorumClient
         {
             using (var call = _kv.Watch(new WatchRequest { Key = key.Raw, Prefix = prefix, StartRevision = next }, cancellationToken: cancellationToken))
             {
-                var reason = "the sidecar ended the stream";
+                string reason;
                 while (true)
                 {
-                    WatchResponse? response = null;
-                    try
-                    {
-                        if (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
-                        {
-                            response = call.ResponseStream.Current;
-                        }
-                    }
-                    catch (RpcException e) when (cancellationToken.IsCancellationRequested)
-                    {
-                        throw RpcErrors.Translate(e, "Watch", _sidecar, cancellationToken);
-                    }
-                    catch (RpcException e) when (RpcErrors.IsTransient(e))
-                    {
-                        reason = $"{e.StatusCode}: {e.Status.Detail}";
-                    }
-                    catch (RpcException e)
-                    {
-                        throw RpcErrors.Map(e, "Watch", _sidecar);
-                    }
-                    catch (IOException e)
-                    {
-                        reason = e.Message;
-                    }
-
+                    (WatchResponse? response, reason) = await NextAsync(call.ResponseStream, "Watch", cancellationToken).ConfigureAwait(false);
                     if (response is null)
                     {
                         break;
