@@ -59,6 +59,14 @@ public static class CrashChildProcess
                 await Task.Delay(1, timeout.Token);
             }
 
+            // Let the writer report one to three more steps first, then a random moment: on a loaded machine a
+            // fixed delay alone can end most runs before a single write, leaving nothing to test.
+            var target = DurableLines(lines) + 1 + random.Next(3);
+            while (DurableLines(lines) < target && !child.HasExited)
+            {
+                await Task.Delay(1, timeout.Token);
+            }
+
             await Task.Delay(random.Next(maxRunDelayMs));
         }
 
@@ -78,6 +86,14 @@ public static class CrashChildProcess
         lock (lines)
         {
             return lines.Any(KilledChild.IsOpen);
+        }
+    }
+
+    private static int DurableLines(List<string> lines)
+    {
+        lock (lines)
+        {
+            return lines.Count(l => l.StartsWith("durable ", StringComparison.Ordinal));
         }
     }
 
