@@ -151,7 +151,7 @@ public sealed partial class RaftHost
             _published = null;
         }
 
-        foreach (var p in _node.Status().Progress.Where(p => p.RecentActive))
+        foreach (var p in View.Progress.Where(p => p.RecentActive))
         {
             _lastActive[p.Id] = now;
         }

@@ -398,8 +398,9 @@ public sealed partial class RaftHost : IAsyncDisposable
             }
         }
 
-        TickHealth();
+        // Publish first: health reads the progress this tick's view already holds.
         Publish(force: false);
+        TickHealth();
     }
 
     private void Publish(bool force)
