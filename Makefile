@@ -40,7 +40,7 @@ test: build
 	$(MAKE) --no-print-directory crds-check || status=1; \
 	CHART_RESULTS_DIR=$(RESULTS) tests/chart/run.sh || status=1; \
 	$(MAKE) --no-print-directory images-check > $(RESULTS)/images-check.log 2>&1 || { tail -n 20 $(RESULTS)/images-check.log; status=1; }; \
-	tests/tools/trx-summary.sh $(RESULTS) $$status | tail -n 1 > $(RESULTS)/summary.txt; \
+	tests/tools/trx-summary.sh $(RESULTS) $$status > $(RESULTS)/summary.txt; \
 	cat $(RESULTS)/summary.txt; \
 	exit $$status
 
