@@ -4,13 +4,17 @@ namespace Kuorum.Client.Tests.Locks;
 
 public sealed class KuorumLockTests : SidecarTest
 {
-    // Long enough that a cold, busy test process (JIT on two shared cores) does not miss a renewal by accident.
-    private static readonly TimeSpan _ttl = TimeSpan.FromSeconds(2);
+    // Tests that do not wait for time to pass use a TTL no stall can reach: a cold test process on two loaded cores
+    // once took over 2 s to get its first renewal confirmed, and lost a lease the test did not mean to lose.
+    private static readonly TimeSpan _ttl = TimeSpan.FromSeconds(30);
+
+    // Tests that watch renewals or a TTL running out need a short one.
+    private static readonly TimeSpan _shortTtl = TimeSpan.FromSeconds(3);
 
     [Fact]
     public async Task AcquireLockAsync_Free_ReturnsTokenTermAndKeyAndKeepsTheLeaseAlive()
     {
-        await using var held = await Client.AcquireLockAsync("jobs", _ttl);
+        await using var held = await Client.AcquireLockAsync("jobs", _shortTtl);
 
         Assert.True(held.FencingToken > 0);
         Assert.Equal(1, held.Term);
@@ -23,7 +27,7 @@ public sealed class KuorumLockTests : SidecarTest
     [Fact]
     public async Task AcquireLockAsync_KeepAliveAnswersTtlZero_LostFires()
     {
-        await using var held = await Client.AcquireLockAsync("jobs", _ttl);
+        await using var held = await Client.AcquireLockAsync("jobs", _shortTtl);
 
         Cluster.Store.Expire(held.LeaseId);
 
@@ -105,7 +109,7 @@ public sealed class KuorumLockTests : SidecarTest
     [Fact]
     public async Task KuorumLease_KeepAliveStreamBroken_ReopensAndStaysAlive()
     {
-        await using var lease = await Client.GrantLeaseAsync(_ttl);
+        await using var lease = await Client.GrantLeaseAsync(_shortTtl);
         await Eventually.HoldsAsync(() => Cluster.Streams.Open("Lease.KeepAlive") == 1, "the keep-alive stream opened");
         var before = Cluster.Store.KeepAlivesOf(lease.Id);
 
@@ -119,18 +123,19 @@ public sealed class KuorumLockTests : SidecarTest
     [Fact]
     public async Task KuorumLease_SidecarGoneLongerThanTheTtl_LostFires()
     {
-        await using var lease = await Client.GrantLeaseAsync(_ttl);
+        await using var lease = await Client.GrantLeaseAsync(_shortTtl);
         await Eventually.HoldsAsync(() => Cluster.Store.KeepAlivesOf(lease.Id) >= 1, "a renewal");
 
         await Sidecar.StopAsync();
 
-        await Eventually.WithinAsync(Eventually.CancelledAsync(lease.Lost), "Lost to fire", _ttl * 3);
+        await Eventually.WithinAsync(Eventually.CancelledAsync(lease.Lost), "Lost to fire", _shortTtl * 3);
     }
 
     [Fact]
     public async Task KuorumLease_SidecarRestartsWithinTheTtl_StaysAlive()
     {
-        await using var lease = await Client.GrantLeaseAsync(TimeSpan.FromSeconds(3));
+        // Long enough for a stop and a start of the sidecar on a loaded machine, short enough to see renewals.
+        await using var lease = await Client.GrantLeaseAsync(TimeSpan.FromSeconds(10));
         await Eventually.HoldsAsync(() => Cluster.Store.KeepAlivesOf(lease.Id) >= 1, "a renewal");
 
         await Sidecar.StopAsync();
