@@ -179,17 +179,18 @@ public sealed class ClusterTests(ITestOutputHelper output)
         var leader = await cluster.WaitForLeaderAsync();
         var a = cluster.Agents[0];
         var b = cluster.Agents[1];
+        // The leader starts A's countdown when it applies the grant, so no lock can pass on before a TTL from here.
+        var started = DateTime.UtcNow;
         var leaseA = await a.Lease.GrantAsync(new LeaseGrantRequest { TtlMs = 1000 });
         var leaseB = await b.Lease.GrantAsync(new LeaseGrantRequest { TtlMs = 30_000 });
         var first = await a.Lock.AcquireAsync(new LockRequest { Name = "job", Lease = leaseA.Id });
         Assert.True(first.FencingToken > 0);
 
         // B waits; A never renews its lease, so the leader revokes it and B gets the lock.
-        var started = DateTime.UtcNow;
         var second = await b.Lock.AcquireAsync(new LockRequest { Name = "job", Lease = leaseB.Id, WaitMs = 10_000 });
         var waited = DateTime.UtcNow - started;
         Assert.True(second.FencingToken > first.FencingToken, $"token {second.FencingToken} after {first.FencingToken}");
-        Assert.True(waited > TimeSpan.FromMilliseconds(500), $"B got the lock after {waited.TotalMilliseconds} ms, before A's lease could expire");
+        Assert.True(waited >= TimeSpan.FromMilliseconds(950), $"B got the lock {waited.TotalMilliseconds} ms after A's lease was asked for, before it could expire");
         var ttl = await leader.Lease.TimeToLiveAsync(new LeaseTimeToLiveRequest { Id = leaseA.Id });
         Assert.Equal(-1, ttl.TtlMs);
 
