@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Kuorum.Agent.Health;
+using Kuorum.Agent.Security;
 
 namespace Kuorum.Agent.Configuration;
 
@@ -90,6 +91,13 @@ public sealed class AgentOptions
     /// <summary>Minimum log level: trace, debug, information, warning, error.</summary>
     public string LogLevel { get; init; } = "information";
 
+    /// <summary>
+    /// Mutual TLS on the peer port: this agent's certificate and key and the CA peers' certificates must chain to; null
+    /// when none of the three files is given (plaintext HTTP/2). The files are only named here; they are read and checked
+    /// by <see cref="PeerCertificates.Load"/>.
+    /// </summary>
+    public PeerTlsSettings? PeerTls { get; init; }
+
     /// <summary>Election timeout in ticks (the tick is the heartbeat interval).</summary>
     public int ElectionTicks => (int)Math.Round(ElectionTimeout / HeartbeatInterval);
 
@@ -137,6 +145,9 @@ public sealed class AgentOptions
         ("log-level", "KUORUM_LOG_LEVEL", "trace, debug, information, warning or error (default information)"),
         ("app-address", "KUORUM_APP_ADDRESS", "host:port where the application serves clients, for the endpoint table (default: the probe's)"),
         ("weighting-strategy", "KUORUM_WEIGHTING_STRATEGY", "leader-only, random, round-robin, weighted (default) or least-request"),
+        ("peer-tls-cert", "KUORUM_PEER_TLS_CERT", "PEM file with this agent's peer certificate (chain allowed); with the key and the CA: mutual TLS on the peer port"),
+        ("peer-tls-key", "KUORUM_PEER_TLS_KEY", "PEM file with that certificate's private key (PKCS#8, EC or RSA; not encrypted)"),
+        ("peer-tls-ca", "KUORUM_PEER_TLS_CA", "PEM file with the CA certificate(s) every peer's certificate must chain to"),
         .. ProbeSettings.Settings,
     ];
 
@@ -222,6 +233,7 @@ public sealed class AgentOptions
             Probe = ProbeSettings.Parse(values),
             AppAddress = reader.String("app-address", ""),
             WeightingStrategy = reader.OneOf("weighting-strategy", ["leader-only", "random", "round-robin", "weighted", "least-request"], "weighted"),
+            PeerTls = reader.PeerTls(),
         };
         options.Validate(reader);
         return options;
@@ -371,6 +383,36 @@ public sealed class AgentOptions
 
             var value = v.Value.ToLowerInvariant();
             return allowed.Contains(value) ? value : throw new OptionsException($"{v.Source} is '{v.Value}'; it must be one of {string.Join(", ", allowed)}");
+        }
+
+        // All three files or none: a certificate without its key or without the CA to check peers by is a mistake, not a mode.
+        public PeerTlsSettings? PeerTls()
+        {
+            string[] flags = ["peer-tls-cert", "peer-tls-key", "peer-tls-ca"];
+            var given = flags.Where(values.ContainsKey).ToList();
+            if (given.Count == 0)
+            {
+                return null;
+            }
+
+            if (given.Count < flags.Length)
+            {
+                var missing = flags.Except(given).Select(f => $"--{f} ({Settings.First(s => s.Flag == f).Env})");
+                throw new OptionsException(
+                    $"{string.Join(" and ", given.Select(SourceOf))} given without {string.Join(" and ", missing)}: mutual TLS on the peer port needs all three of --peer-tls-cert, --peer-tls-key and --peer-tls-ca, or none of them for plaintext");
+            }
+
+            foreach (var flag in flags)
+            {
+                if (values[flag].Value.Trim().Length == 0)
+                {
+                    throw new OptionsException($"{SourceOf(flag)} is empty; give the path of a PEM file");
+                }
+            }
+
+            return new PeerTlsSettings(
+                values["peer-tls-cert"].Value, values["peer-tls-key"].Value, values["peer-tls-ca"].Value,
+                SourceOf("peer-tls-cert"), SourceOf("peer-tls-key"), SourceOf("peer-tls-ca"));
         }
 
         public IPAddress Address(string flag, IPAddress fallback)

@@ -4,10 +4,12 @@ using Grpc.HealthCheck;
 using Kuorum.Agent.Configuration;
 using Kuorum.Agent.Kubernetes;
 using Kuorum.Agent.Node;
+using Kuorum.Agent.Security;
 using Kuorum.Agent.Services;
 using Kuorum.Agent.Transport;
 using Kuorum.Storage;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using OpenTelemetry.Metrics;
 
 namespace Kuorum.Agent.Hosting;
@@ -16,13 +18,30 @@ namespace Kuorum.Agent.Hosting;
 /// Puts the agent together: storage and Raft loop, peer transport, and one Kestrel server with three doors: the peer
 /// port (HTTP/2: Raft streams, forwarded calls, Admin), the application API (HTTP/2 on 127.0.0.1 and an optional
 /// Unix socket: kuorum.v1, health, reflection) and the admin port (HTTP/1.1: /metrics, /healthz, /readyz). Each
-/// door serves only its own paths.
+/// door serves only its own paths. With the <c>--peer-tls-*</c> settings the peer port is HTTPS with mutual TLS
+/// (<see cref="PeerCertificates"/>) and so are the agent's own calls to its peers.
 /// </summary>
 public static class AgentHost
 {
     /// <summary>Runs the agent until SIGTERM/SIGINT or a fatal storage error; returns the process exit code.</summary>
     public static async Task<int> RunAsync(AgentOptions options, CancellationToken cancellationToken = default)
     {
+        // The certificate files are settings too: a missing, mismatched or expired one stops the agent like a bad flag.
+        PeerCertificates? peerTls = null;
+        if (options.PeerTls is { } tlsSettings)
+        {
+            try
+            {
+                peerTls = PeerCertificates.Load(tlsSettings);
+            }
+            catch (OptionsException e)
+            {
+                await Console.Error.WriteLineAsync($"kuorum-agent: {e.Message}").ConfigureAwait(false);
+                return 2;
+            }
+        }
+
+        using var peerTlsLifetime = peerTls;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>
@@ -38,7 +57,18 @@ public static class AgentHost
         {
             kestrel.Limits.Http2.MaxStreamsPerConnection = 1000;
             kestrel.Limits.MaxRequestBodySize = 64 << 20;
-            kestrel.Listen(options.BindAddress, options.PeerPort, l => l.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(options.BindAddress, options.PeerPort, l =>
+            {
+                l.Protocols = HttpProtocols.Http2;
+                if (peerTls is not null)
+                {
+                    l.UseHttps(new TlsHandshakeCallbackOptions
+                    {
+                        OnConnection = context => ValueTask.FromResult(peerTls.ServerOptions(context.Connection.RemoteEndPoint)),
+                        HandshakeTimeout = TimeSpan.FromSeconds(5),
+                    });
+                }
+            });
             kestrel.Listen(IPAddress.Loopback, options.ApiPort, l => l.Protocols = HttpProtocols.Http2);
             if (options.ApiSocket.Length > 0)
             {
@@ -66,7 +96,13 @@ public static class AgentHost
 
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Kuorum.Agent");
-        var transport = new PeerTransport(options.NodeId, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Kuorum.Transport"));
+        if (peerTls is not null)
+        {
+            peerTls.Logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Kuorum.PeerTls");
+            peerTls.StartWatching();
+        }
+
+        var transport = new PeerTransport(options.NodeId, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Kuorum.Transport"), peerTls);
         try
         {
             holder.Host = await RaftHost.OpenAsync(options, transport, metrics, TimeProvider.System,
@@ -103,6 +139,7 @@ public static class AgentHost
         logger.LogInformation("node {Id} serving: peers on {Bind}:{Peer}, API on 127.0.0.1:{Api}{Socket}, admin on {Bind}:{Admin}",
             options.NodeId, options.BindAddress, options.PeerPort, options.ApiPort,
             options.ApiSocket.Length > 0 ? " and " + options.ApiSocket : "", options.BindAddress, options.AdminPort);
+        LogPeerSecurity(logger, options, peerTls);
 
         var exitCode = 0;
         var stopped = await Task.WhenAny(app.WaitForShutdownAsync(cancellationToken), host.Completion).ConfigureAwait(false);
@@ -119,6 +156,27 @@ public static class AgentHost
         await app.DisposeAsync().ConfigureAwait(false);
         metrics.Dispose();
         return exitCode;
+    }
+
+    private static void LogPeerSecurity(ILogger logger, AgentOptions options, PeerCertificates? peerTls)
+    {
+        if (peerTls is null)
+        {
+            logger.LogInformation("peer port {Peer}: plaintext HTTP/2, no mutual TLS (set --peer-tls-cert, --peer-tls-key and --peer-tls-ca for it)", options.PeerPort);
+            return;
+        }
+
+        var certificate = peerTls.Certificate;
+        logger.LogInformation("peer port {Peer}: mutual TLS, certificate {Certificate} valid until {NotAfter:u}, peers must chain to the {Count} CA certificate(s) in {CaFile}; the files are checked for changes every {Interval} s",
+            options.PeerPort, PeerCertificates.Describe(certificate), certificate.NotAfter.ToUniversalTime(), peerTls.Authorities.Count,
+            peerTls.Settings.CaFile, peerTls.CheckInterval.TotalSeconds);
+        var self = options.SelfAddress;
+        var host = new Uri("https://" + self).Host.Trim('[', ']');
+        if (!peerTls.Names(host))
+        {
+            logger.LogWarning("peer TLS: the certificate does not name {Host}, the host of this agent's peer address {Address}, in a subject alternative name; peers will refuse to connect to it",
+                host, self);
+        }
     }
 
     private static void MapEndpoints(WebApplication app, AgentOptions options, RaftHost host)

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Kuorum.Agent.Security;
 using Kuorum.Raft;
 using Wire = Kuorum.Api.Peer.V1;
 
@@ -19,6 +20,11 @@ namespace Kuorum.Agent.Transport;
 /// admin calls. Round-trip times are measured from heartbeats: the send time of each round is matched with its
 /// response.
 /// </para>
+/// <para>
+/// With <see cref="PeerCertificates"/> every channel is HTTPS with mutual TLS: it presents this agent's current
+/// certificate at each new connection and accepts a peer only if its certificate chains to the configured CAs and names
+/// the host of the peer's address. Without, channels are plaintext HTTP/2.
+/// </para>
 /// </summary>
 public sealed class PeerTransport : IAsyncDisposable
 {
@@ -26,16 +32,18 @@ public sealed class PeerTransport : IAsyncDisposable
     private static readonly TimeSpan _maxBackoff = TimeSpan.FromMilliseconds(250);
     private readonly long _selfId;
     private readonly ILogger _logger;
+    private readonly PeerCertificates? _tls;
     private readonly ConcurrentDictionary<long, Link> _links = new();
     private readonly ConcurrentDictionary<long, string> _addresses = new();
     private readonly ConcurrentDictionary<(long Peer, long Round), long> _heartbeatsSent = new();
     private readonly CancellationTokenSource _closing = new();
 
-    /// <summary>Creates the transport of node <paramref name="selfId"/>.</summary>
-    public PeerTransport(long selfId, ILogger logger)
+    /// <summary>Creates the transport of node <paramref name="selfId"/>; with <paramref name="tls"/>, over mutual TLS.</summary>
+    public PeerTransport(long selfId, ILogger logger, PeerCertificates? tls = null)
     {
         _selfId = selfId;
         _logger = logger;
+        _tls = tls;
     }
 
     /// <summary>Latest round-trip time to each peer, from heartbeats.</summary>
@@ -182,24 +190,44 @@ public sealed class PeerTransport : IAsyncDisposable
         _closing.Dispose();
     }
 
-    /// <summary>Creates the channel to a peer: HTTP/2 without TLS, quick to reconnect, with keep-alive pings to notice dead connections.</summary>
-    public static GrpcChannel CreateChannel(string address) =>
-        GrpcChannel.ForAddress(address.Contains("://", StringComparison.Ordinal) ? address : "http://" + address, new GrpcChannelOptions
+    /// <summary>
+    /// Creates the channel to a peer's port (<c>host:port</c>), quick to reconnect, with keep-alive pings to notice dead
+    /// connections: HTTP/2 without TLS, or with <paramref name="tls"/> HTTPS where both ends show certificates and the
+    /// peer's must name <c>host</c>.
+    /// </summary>
+    public static GrpcChannel CreateChannel(string address, PeerCertificates? tls = null)
+    {
+        var handler = new SocketsHttpHandler
         {
-            HttpHandler = new SocketsHttpHandler
-            {
-                ConnectTimeout = TimeSpan.FromSeconds(1),
-                KeepAlivePingDelay = TimeSpan.FromSeconds(2),
-                KeepAlivePingTimeout = TimeSpan.FromSeconds(2),
-                KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
-                PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-                EnableMultipleHttp2Connections = true,
-            },
+            ConnectTimeout = TimeSpan.FromSeconds(1),
+            KeepAlivePingDelay = TimeSpan.FromSeconds(2),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(2),
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+            EnableMultipleHttp2Connections = true,
+        };
+        string target;
+        if (tls is null)
+        {
+            target = address.Contains("://", StringComparison.Ordinal) ? address : "http://" + address;
+        }
+        else
+        {
+            var authority = address.Contains("://", StringComparison.Ordinal) ? new Uri(address).Authority : address;
+            var uri = new Uri("https://" + authority);
+            handler.SslOptions = tls.ClientOptions(uri.Host.Trim('[', ']'), authority);
+            target = uri.GetLeftPart(UriPartial.Authority);
+        }
+
+        return GrpcChannel.ForAddress(target, new GrpcChannelOptions
+        {
+            HttpHandler = handler,
             InitialReconnectBackoff = _firstBackoff,
             MaxReconnectBackoff = _maxBackoff,
             MaxReceiveMessageSize = 64 << 20,
             MaxSendMessageSize = 64 << 20,
         });
+    }
 
     private sealed class Link : IAsyncDisposable
     {
@@ -213,7 +241,7 @@ public sealed class PeerTransport : IAsyncDisposable
             _peer = peer;
             _owner = owner;
             _stop = CancellationTokenSource.CreateLinkedTokenSource(owner._closing.Token);
-            Channel = CreateChannel(address);
+            Channel = CreateChannel(address, owner._tls);
             Queue = System.Threading.Channels.Channel.CreateBounded<Message>(new BoundedChannelOptions(8192)
             {
                 SingleReader = true,

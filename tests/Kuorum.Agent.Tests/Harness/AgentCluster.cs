@@ -27,6 +27,9 @@ public sealed class AgentCluster : IAsyncDisposable
     /// <summary>id=host:port of every agent.</summary>
     public string Peers => _cluster.Peers;
 
+    /// <summary>The CA of a mutual-TLS cluster (null when plaintext).</summary>
+    public LocalCertificateAuthority? Tls => _cluster.Tls;
+
     /// <summary>Starts <paramref name="size"/> agents that bootstrap one cluster, each with <paramref name="args"/> added.</summary>
     public static AgentCluster Start(ITestOutputHelper output, int size, params string[] args) => Start(output, size, _ => args);
 
@@ -34,12 +37,29 @@ public sealed class AgentCluster : IAsyncDisposable
     public static AgentCluster Start(ITestOutputHelper output, int size, Func<long, string[]> argsOf) =>
         new(output, LocalCluster.Start(size, id => [.. Timing, .. argsOf(id)]));
 
+    /// <summary>
+    /// Describes <paramref name="size"/> agents whose peer ports use mutual TLS (certificates from a throwaway CA, see
+    /// <see cref="Tls"/>), agent <c>i</c> with <paramref name="argsOf"/>(i) added; nothing runs until <see cref="StartAll"/>,
+    /// so a test may replace a certificate first.
+    /// </summary>
+    public static AgentCluster CreateMutualTls(ITestOutputHelper output, int size, Func<long, string[]>? argsOf = null) =>
+        new(output, LocalCluster.Create(size, id => [.. Timing, .. argsOf?.Invoke(id) ?? []], mutualTls: true));
+
+    /// <summary>Starts <paramref name="size"/> agents with mutual TLS on their peer ports, each with <paramref name="args"/> added.</summary>
+    public static AgentCluster StartMutualTls(ITestOutputHelper output, int size, params string[] args)
+    {
+        var cluster = CreateMutualTls(output, size, _ => args);
+        cluster.StartAll();
+        return cluster;
+    }
+
+    /// <summary>Starts every agent, bootstrapping one cluster.</summary>
+    public void StartAll() => _cluster.StartAll();
+
     /// <summary>Adds an agent process that starts empty (joining); the caller adds it to the configuration.</summary>
     public LocalAgent AddJoiner(params string[] args)
     {
-        var id = Agents.Count + 1;
-        var agent = new LocalAgent(id, Path.Combine(_cluster.Root, $"node{id}"), [.. Timing, .. args]);
-        Agents.Add(agent);
+        var agent = _cluster.AddAgent([.. Timing, .. args]);
         agent.Start(Peers, "--join", "true");
         return agent;
     }
