@@ -39,9 +39,9 @@ public sealed class ClusterTests(ITestOutputHelper output)
         await using var cluster = AgentCluster.Start(output, 3);
         var leader = await cluster.WaitForLeaderAsync();
         var follower = cluster.Agents.First(a => a != leader);
-        var put = await follower.Kv.PutAsync(new PutRequest { Key = B("via-follower"), Value = B("1") });
+        var put = await Calls.RetryWhileUnavailableAsync(() => follower.Kv.PutAsync(new PutRequest { Key = B("via-follower"), Value = B("1") }).ResponseAsync);
         Assert.True(put.Header.Revision > 0);
-        await leader.Kv.PutAsync(new PutRequest { Key = B("via-leader"), Value = B("2") });
+        await Calls.RetryWhileUnavailableAsync(() => leader.Kv.PutAsync(new PutRequest { Key = B("via-leader"), Value = B("2") }).ResponseAsync);
 
         foreach (var agent in cluster.Agents)
         {
@@ -79,14 +79,14 @@ public sealed class ClusterTests(ITestOutputHelper output)
             }
         })).ToList();
 
-        await Task.Delay(700);
+        await WaitUntilAsync(() => Task.FromResult(acknowledged.Count >= 10), cluster);
         var before = acknowledged.Count;
         await leader.KillAsync();
         var newLeader = await cluster.WaitForLeaderAsync(not: leader);
         Assert.NotEqual(leader.Id, newLeader.Id);
 
         // The new leader accepts writes.
-        await newLeader.Kv.PutAsync(new PutRequest { Key = B("after-failover"), Value = B("ok") });
+        await Calls.RetryWhileUnavailableAsync(() => newLeader.Kv.PutAsync(new PutRequest { Key = B("after-failover"), Value = B("ok") }).ResponseAsync);
         await Task.Delay(500);
         await stop.CancelAsync();
         await Task.WhenAll(writers);
@@ -125,7 +125,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
 
         var snapshot = await leader.Admin.SnapshotAsync(new SnapshotRequest());
         Assert.True(snapshot.Index > 200);
-        await leader.Kv.PutAsync(new PutRequest { Key = B("snap/after"), Value = B("tail") });
+        await Calls.RetryWhileUnavailableAsync(() => leader.Kv.PutAsync(new PutRequest { Key = B("snap/after"), Value = B("tail") }).ResponseAsync);
 
         lagging.Start(cluster.Peers);
         await WaitUntilAsync(async () =>
@@ -209,7 +209,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
     {
         await using var cluster = AgentCluster.Start(output, 3);
         var leader = await cluster.WaitForLeaderAsync();
-        await leader.Kv.PutAsync(new PutRequest { Key = B("k"), Value = B("v") });
+        await Calls.RetryWhileUnavailableAsync(() => leader.Kv.PutAsync(new PutRequest { Key = B("k"), Value = B("v") }).ResponseAsync);
         var started = DateTime.UtcNow;
         await leader.StopAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(0, leader.ExitCode);

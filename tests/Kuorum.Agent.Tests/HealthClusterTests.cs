@@ -80,7 +80,7 @@ public sealed class HealthClusterTests(ITestOutputHelper output)
         while (!status.Degraded && DateTime.UtcNow < deadline);
         Assert.True(status.Degraded, "the lone leader with a dead application reports itself degraded");
         Assert.Equal(Role.Leader, status.Role);
-        await leader.Kv.PutAsync(new PutRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("still"), Value = Google.Protobuf.ByteString.CopyFromUtf8("writable") });
+        await Calls.RetryWhileUnavailableAsync(() => leader.Kv.PutAsync(new PutRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8("still"), Value = Google.Protobuf.ByteString.CopyFromUtf8("writable") }).ResponseAsync);
     }
 
     private static async Task<EndpointTable> WaitForTableAsync(AgentCluster cluster, LocalAgent via, Func<EndpointTable, bool> condition)

@@ -39,7 +39,7 @@ public sealed class PeerTlsClusterTests(ITestOutputHelper output)
         }
 
         var follower = cluster.Agents.First(a => a != leader);
-        var put = await follower.Kv.PutAsync(new PutRequest { Key = B("tls/k"), Value = B("v1") });
+        var put = await Calls.RetryWhileUnavailableAsync(() => follower.Kv.PutAsync(new PutRequest { Key = B("tls/k"), Value = B("v1") }).ResponseAsync);
         Assert.True(put.Header.Revision > 0);
         foreach (var agent in cluster.Agents)
         {
@@ -57,7 +57,7 @@ public sealed class PeerTlsClusterTests(ITestOutputHelper output)
         }
 
         // The new leader takes writes, and the other survivor (a follower over mTLS) sees them.
-        await next.Kv.PutAsync(new PutRequest { Key = B("tls/after"), Value = B("v2") });
+        await Calls.RetryWhileUnavailableAsync(() => next.Kv.PutAsync(new PutRequest { Key = B("tls/after"), Value = B("v2") }).ResponseAsync);
         var survivor = cluster.Agents.First(a => a.IsRunning && a != next);
         Assert.Equal("v2", (await survivor.Kv.GetAsync(new GetRequest { Key = B("tls/after") })).Kv?.Value.ToStringUtf8());
     }
@@ -106,7 +106,7 @@ public sealed class PeerTlsClusterTests(ITestOutputHelper output)
         Assert.All(cluster.Agents, a => Assert.True(a.IsRunning));
         Assert.Equal(leader.Id, (await cluster.WaitForLeaderAsync()).Id);
         var follower = cluster.Agents.First(a => a != leader);
-        await follower.Kv.PutAsync(new PutRequest { Key = B("still"), Value = B("serving") });
+        await Calls.RetryWhileUnavailableAsync(() => follower.Kv.PutAsync(new PutRequest { Key = B("still"), Value = B("serving") }).ResponseAsync);
         foreach (var agent in cluster.Agents)
         {
             Assert.Equal("serving", (await agent.Kv.GetAsync(new GetRequest { Key = B("still") })).Kv?.Value.ToStringUtf8());
@@ -160,7 +160,7 @@ public sealed class PeerTlsClusterTests(ITestOutputHelper output)
             leader = a.LeaderId is 1 or 2 && a.LeaderId == b.LeaderId && a.Term == b.Term ? cluster.Agents[(int)a.LeaderId - 1] : null;
             return leader is not null;
         }, cluster);
-        await leader!.Kv.PutAsync(new PutRequest { Key = B("named"), Value = B("right") });
+        await Calls.RetryWhileUnavailableAsync(() => leader!.Kv.PutAsync(new PutRequest { Key = B("named"), Value = B("right") }).ResponseAsync);
         var other = leader == one ? two : one;
         Assert.Equal("right", (await other.Kv.GetAsync(new GetRequest { Key = B("named") })).Kv?.Value.ToStringUtf8());
         await Task.Delay(2000);
@@ -211,7 +211,7 @@ public sealed class PeerTlsClusterTests(ITestOutputHelper output)
         Assert.True(leader.IsRunning);
         var follower = cluster.Agents.First(a => a != leader);
         await follower.KillAsync();
-        await leader.Kv.PutAsync(new PutRequest { Key = B("rotated"), Value = B("yes") });
+        await Calls.RetryWhileUnavailableAsync(() => leader.Kv.PutAsync(new PutRequest { Key = B("rotated"), Value = B("yes") }).ResponseAsync);
         follower.Start(cluster.Peers);
         await WaitUntilAsync(async () => await StaleValueAsync(follower, "rotated") == "yes", cluster);
         Assert.Equal(leader.Id, (await cluster.WaitForLeaderAsync()).Id);
