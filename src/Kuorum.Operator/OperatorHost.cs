@@ -88,7 +88,13 @@ internal static class OperatorHost
                 WatchNamespace = string.IsNullOrEmpty(options.WatchNamespace) ? null : options.WatchNamespace,
                 Workers = options.Workers,
                 Informers = informers ?? new InformerSettings(),
-                Reconciler = new ReconcilerSettings { DefaultAgentImage = options.AgentImage, ResyncPeriod = options.ResyncPeriod },
+                Reconciler = new ReconcilerSettings
+                {
+                    DefaultAgentImage = options.AgentImage,
+                    ResyncPeriod = options.ResyncPeriod,
+                    // Tests register their own clock (certificate renewal); otherwise the system's.
+                    TimeProvider = sp.GetService<TimeProvider>() ?? TimeProvider.System,
+                },
             },
             sp.GetRequiredService<IAgentAdmin>(),
             sp.GetRequiredService<IEventRecorder>(),

@@ -7,6 +7,7 @@ using Kuorum.Operator.Resources;
 using Kuorum.Operator.Runtime;
 using Kuorum.Operator.Tests.Emulation;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Kuorum.Operator.Tests;
@@ -64,7 +65,7 @@ internal sealed class OperatorFixture : IAsyncDisposable
         return new OperatorFixture(api, new StatefulSetControllerEmulation(api.Store, created)) { Kubelet = created };
     }
 
-    public async Task<RunningOperator> StartOperatorAsync(IAgentAdmin admin, string identity = "operator-a", bool leaderElect = false)
+    public async Task<RunningOperator> StartOperatorAsync(IAgentAdmin admin, string identity = "operator-a", bool leaderElect = false, TimeProvider? time = null)
     {
         var options = new OperatorOptions
         {
@@ -87,6 +88,10 @@ internal sealed class OperatorFixture : IAsyncDisposable
             {
                 builder.Logging.ClearProviders();
                 builder.Logging.AddProvider(Log);
+                if (time is not null)
+                {
+                    builder.Services.AddSingleton(time);
+                }
             },
             new InformerSettings { InitialRetryDelay = TimeSpan.FromMilliseconds(50), MaxRetryDelay = TimeSpan.FromMilliseconds(500), MinWatchTimeout = TimeSpan.FromSeconds(30) });
         await app.StartAsync();

@@ -81,8 +81,13 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
   resources: ["statefulsets"]
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
 - apiGroups: [""]
-  resources: ["services", "configmaps", "secrets", "serviceaccounts"]
+  resources: ["services", "configmaps", "serviceaccounts"]
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+{{- /* TLS: the operator's own Secrets of mode Auto (watched by label, created, updated when a certificate is
+       renewed; never deleted: owner references do that) and the user's Secret of mode Secret (read). */}}
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "list", "watch", "create", "update"]
 - apiGroups: ["policy"]
   resources: ["poddisruptionbudgets"]
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]

@@ -25,11 +25,20 @@ public interface IAgentAdmin
 /// <summary>Where an agent's Admin service answers.</summary>
 /// <param name="PodName">The pod.</param>
 /// <param name="Ordinal">The pod's StatefulSet ordinal.</param>
-/// <param name="Address">host:port of the agent's peer gRPC port (7400), which also serves Admin.</param>
+/// <param name="Address">host:port of the agent's peer gRPC port (7400), which also serves Admin: where to connect.</param>
 public sealed record AgentEndpoint(string PodName, int Ordinal, string Address)
 {
     /// <summary>The agent's Raft node id: ordinal + 1.</summary>
     public long NodeId => Ordinal + 1;
+
+    /// <summary>
+    /// Under TLS, the name the agent's certificate must carry (its pod's DNS name under the headless Service), sent
+    /// as the TLS server name; the connection still goes to <see cref="Address"/>. Null: the host of the address.
+    /// </summary>
+    public string? ServerName { get; init; }
+
+    /// <summary>Mutual TLS credentials; null for plain HTTP/2 (TLS mode Disabled).</summary>
+    public AgentTlsCredentials? Tls { get; init; }
 }
 
 /// <summary>Voter or learner.</summary>

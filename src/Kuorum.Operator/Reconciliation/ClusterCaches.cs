@@ -10,6 +10,7 @@ internal sealed record ClusterCaches(
     ObjectCache<V1StatefulSet> StatefulSets,
     ObjectCache<V1Service> Services,
     ObjectCache<V1ConfigMap> ConfigMaps,
+    ObjectCache<V1Secret> Secrets,
     ObjectCache<V1ServiceAccount> ServiceAccounts,
     ObjectCache<V1Role> Roles,
     ObjectCache<V1RoleBinding> RoleBindings,

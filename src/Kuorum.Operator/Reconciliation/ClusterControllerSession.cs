@@ -9,7 +9,9 @@ namespace Kuorum.Operator.Reconciliation;
 /// <summary>
 /// One term of leadership: informers for ConsensusClusters, the kinds they own and their pods; a work queue keyed by
 /// cluster; the workers. Every change to an owned object or pod queues its cluster, so a deleted Service or a pod
-/// that became ready is acted on at once.
+/// that became ready is acted on at once. Secrets are watched only when labelled as the operator's own (the TLS
+/// Secrets of mode Auto): a user's Secret of mode Secret is read when its cluster is reconciled, so the operator
+/// never holds every Secret of the cluster in memory.
 /// </summary>
 internal sealed class ClusterControllerSession : ILeaderSession
 {
@@ -53,6 +55,7 @@ internal sealed class ClusterControllerSession : ILeaderSession
         var statefulSets = Owned(Kinds.StatefulSets);
         var services = Owned(Kinds.Services);
         var configMaps = Owned(Kinds.ConfigMaps);
+        var secrets = Owned(Kinds.Secrets);
         var serviceAccounts = Owned(Kinds.ServiceAccounts);
         var roles = Owned(Kinds.Roles);
         var roleBindings = Owned(Kinds.RoleBindings);
@@ -66,11 +69,11 @@ internal sealed class ClusterControllerSession : ILeaderSession
             }
         });
 
-        var caches = new ClusterCaches(clusters.Cache, statefulSets.Cache, services.Cache, configMaps.Cache, serviceAccounts.Cache,
+        var caches = new ClusterCaches(clusters.Cache, statefulSets.Cache, services.Cache, configMaps.Cache, secrets.Cache, serviceAccounts.Cache,
             roles.Cache, roleBindings.Cache, budgets.Cache, pods.Cache);
         var reconciler = new ConsensusClusterReconciler(_client, caches, new OwnedObjectWriter(_client, _metrics), _admin, _events,
             _settings.Reconciler, _loggers.CreateLogger<ConsensusClusterReconciler>());
-        IInformer[] informers = [clusters, statefulSets, services, configMaps, serviceAccounts, roles, roleBindings, budgets, pods];
+        IInformer[] informers = [clusters, statefulSets, services, configMaps, secrets, serviceAccounts, roles, roleBindings, budgets, pods];
 
         using var informerCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var running = informers.Select(i => Task.Run(() => i.RunAsync(informerCts.Token), CancellationToken.None)).ToArray();

@@ -12,6 +12,8 @@ internal sealed class ClusterNames
     public const string DataDir = "/var/lib/kuorum";
     public const string RunDir = "/run/kuorum";
     public const string ApiSocket = RunDir + "/agent.sock";
+    public const string TlsVolume = "kuorum-tls";
+    public const string TlsDir = "/etc/kuorum/tls";
     public const int PeerPort = 7400;
     public const int ApiPort = 7401;
     public const int AdminPort = 7402;
@@ -58,12 +60,31 @@ internal sealed class ClusterNames
 
     public string ConfigMap => Cluster + "-config";
 
+    /// <summary>The kubernetes.io/tls Secret of mode Auto: the peer certificate, its key and the CA certificate (mounted into the pods).</summary>
+    public string TlsSecret => Cluster + "-tls";
+
+    /// <summary>The Secret of mode Auto holding the cluster's CA certificate and private key (never mounted).</summary>
+    public string CaSecret => Cluster + "-ca";
+
     public string Pod(int ordinal) => $"{Cluster}-{ordinal.ToString(CultureInfo.InvariantCulture)}";
 
     /// <summary>The stable DNS name of a pod through the headless Service.</summary>
     public string PodHost(int ordinal) => $"{Pod(ordinal)}.{PeerService}.{Namespace}.svc.{ClusterDomain}";
 
     public string PeerAddress(int ordinal) => $"{PodHost(ordinal)}:{PeerPort.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>
+    /// The DNS names a peer certificate must carry: every pod's name under the headless Service, in each form a
+    /// resolver accepts (the agents dial <see cref="PeerAddressTemplate"/>, the fully qualified one), and loopback.
+    /// </summary>
+    public IReadOnlyList<string> PeerDnsNames =>
+    [
+        $"*.{PeerService}.{Namespace}.svc",
+        $"*.{PeerService}.{Namespace}.svc.{ClusterDomain}",
+        $"*.{PeerService}.{Namespace}",
+        $"*.{PeerService}",
+        "localhost",
+    ];
 
     /// <summary>The peer address with <c>{ordinal}</c> left for the agent to fill in.</summary>
     public string PeerAddressTemplate => $"{Cluster}-{{ordinal}}.{PeerService}.{Namespace}.svc.{ClusterDomain}:{PeerPort.ToString(CultureInfo.InvariantCulture)}";

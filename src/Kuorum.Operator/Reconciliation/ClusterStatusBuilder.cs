@@ -11,7 +11,8 @@ internal sealed record Observation(
     MembershipView? View,
     MembershipPlan? Plan,
     IReadOnlyList<string> SpecProblems,
-    string? Failure);
+    string? Failure,
+    string ProblemReason = "InvalidSpec");
 
 /// <summary>Computes the status (phase, leader, members, conditions) from an observation. Pure.</summary>
 internal static class ClusterStatusBuilder
@@ -48,9 +49,9 @@ internal static class ClusterStatusBuilder
         if (o.SpecProblems.Count > 0)
         {
             var message = "The spec was not applied: " + string.Join("; ", o.SpecProblems);
-            Set(ConditionTypes.Degraded, true, "InvalidSpec", message);
-            Set(ConditionTypes.Ready, false, "InvalidSpec", message);
-            Set(ConditionTypes.Progressing, false, "InvalidSpec", "Waiting for a valid spec.");
+            Set(ConditionTypes.Degraded, true, o.ProblemReason, message);
+            Set(ConditionTypes.Ready, false, o.ProblemReason, message);
+            Set(ConditionTypes.Progressing, false, o.ProblemReason, o.ProblemReason == "InvalidSpec" ? "Waiting for a valid spec." : "Waiting for a usable TLS Secret.");
             Set(ConditionTypes.Available, o.View is not null, o.View is not null ? "LeaderElected" : "NoLeader", LeaderMessage(status));
             status.Phase = Phases.Degraded;
             status.Conditions = conditions;

@@ -29,6 +29,7 @@ internal sealed partial class ConsensusClusterReconciler : IReconciler
     private readonly IAgentAdmin _admin;
     private readonly IEventRecorder _events;
     private readonly ReconcilerSettings _settings;
+    private readonly ClusterTls _tls;
     private readonly ILogger _logger;
 
     public ConsensusClusterReconciler(
@@ -46,6 +47,7 @@ internal sealed partial class ConsensusClusterReconciler : IReconciler
         _admin = admin;
         _events = events;
         _settings = settings;
+        _tls = new ClusterTls(client, caches, writer, events, settings.TimeProvider);
         _logger = logger;
     }
 
@@ -55,6 +57,7 @@ internal sealed partial class ConsensusClusterReconciler : IReconciler
         if (cluster is null || cluster.Metadata.DeletionTimestamp is not null)
         {
             // Deleted: owner references let the garbage collector remove what it owned.
+            _tls.Forget(key);
             return ReconcileResult.Done;
         }
 
@@ -69,12 +72,28 @@ internal sealed partial class ConsensusClusterReconciler : IReconciler
             return ReconcileResult.After(_settings.ResyncPeriod);
         }
 
+        // TLS first: the agents' Secret must exist before pods mount it, and the operator needs its credentials to
+        // call the agents. A user's Secret that is missing or unusable blocks the spec like an invalid spec does.
+        var tls = await _tls.ResolveAsync(cluster, spec, names, ct).ConfigureAwait(false);
+        if (tls.Problems.Count > 0)
+        {
+            // Looked at again every few seconds (a Secret from cert-manager appears soon): logged when the problem changes.
+            var said = cluster.Status?.Conditions?.FirstOrDefault(c => c.Type == ConditionTypes.Degraded)?.Message;
+            if (said is null || !said.EndsWith(string.Join("; ", tls.Problems), StringComparison.Ordinal))
+            {
+                Log.InvalidSpec(_logger, key.ToString(), string.Join("; ", tls.Problems));
+            }
+
+            await WriteStatusAsync(cluster, names, new Observation(spec, sts, null, null, tls.Problems, null, "InvalidTLSSecret"), ct).ConfigureAwait(false);
+            return ReconcileResult.After(_settings.ProgressPeriod);
+        }
+
         var bootstrap = await EnsureBootstrapMembersAsync(cluster, spec, sts, ct).ConfigureAwait(false);
         var desired = new DesiredObjects(cluster, spec, bootstrap);
         var pods = _caches.Pods.List(names.Namespace)
             .Where(p => Value(p.Metadata.Labels, ClusterNames.ClusterLabel) == names.Cluster)
             .ToDictionary(p => names.OrdinalOf(p.Metadata.Name));
-        var (view, leader) = await ObserveAsync(names, pods, ct).ConfigureAwait(false);
+        var (view, leader) = await ObserveAsync(names, pods, tls.Credentials, ct).ConfigureAwait(false);
         var plan = MembershipPlanner.Plan(spec.Replicas, sts?.Spec?.Replicas, view, ordinal => IsRunning(pods.GetValueOrDefault(ordinal)), _settings.PromotionLag);
 
         string? failure = null;
@@ -147,9 +166,10 @@ internal sealed partial class ConsensusClusterReconciler : IReconciler
     }
 
     /// <summary>Asks running agents who leads, then asks the leader for the membership and its progress.</summary>
-    private async Task<(MembershipView? View, AgentEndpoint? Leader)> ObserveAsync(ClusterNames names, Dictionary<int, V1Pod> pods, CancellationToken ct)
+    private async Task<(MembershipView? View, AgentEndpoint? Leader)> ObserveAsync(
+        ClusterNames names, Dictionary<int, V1Pod> pods, AgentTlsCredentials? tls, CancellationToken ct)
     {
-        var candidates = pods.Where(p => p.Key >= 0 && IsRunning(p.Value)).OrderBy(p => p.Key).Select(p => Endpoint(names, p.Key, p.Value)).ToList();
+        var candidates = pods.Where(p => p.Key >= 0 && IsRunning(p.Value)).OrderBy(p => p.Key).Select(p => Endpoint(names, p.Key, p.Value, tls)).ToList();
         foreach (var candidate in candidates)
         {
             var answer = await TryStatusAsync(candidate, ct).ConfigureAwait(false);
@@ -161,7 +181,7 @@ internal sealed partial class ConsensusClusterReconciler : IReconciler
             var leaderOrdinal = (int)answer.LeaderId - 1;
             var leader = answer.NodeId == answer.LeaderId
                 ? candidate
-                : Endpoint(names, leaderOrdinal, pods.GetValueOrDefault(leaderOrdinal));
+                : Endpoint(names, leaderOrdinal, pods.GetValueOrDefault(leaderOrdinal), tls);
             var fromLeader = answer.NodeId == answer.LeaderId ? answer : await TryStatusAsync(leader, ct).ConfigureAwait(false);
             if (fromLeader is null || fromLeader.LeaderId != fromLeader.NodeId)
             {
@@ -298,12 +318,22 @@ internal sealed partial class ConsensusClusterReconciler : IReconciler
     private static bool IsRunning(V1Pod? pod) =>
         pod is { Status.Phase: "Running", Metadata.DeletionTimestamp: null } && !string.IsNullOrEmpty(pod.Status.PodIP);
 
-    private static AgentEndpoint Endpoint(ClusterNames names, int ordinal, V1Pod? pod) => new(
+    /// <summary>
+    /// An agent's Admin endpoint: the pod IP when known (no DNS needed), else its DNS name under the headless Service.
+    /// Under TLS the connection checks the agent's certificate against that DNS name, which the certificate names.
+    /// </summary>
+    private static AgentEndpoint Endpoint(ClusterNames names, int ordinal, V1Pod? pod, AgentTlsCredentials? tls) => new(
         names.Pod(ordinal),
         ordinal,
         string.IsNullOrEmpty(pod?.Status?.PodIP)
             ? names.PeerAddress(ordinal)
-            : $"{pod.Status.PodIP}:{ClusterNames.PeerPort.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+            : $"{FormatHost(pod.Status.PodIP)}:{ClusterNames.PeerPort.ToString(System.Globalization.CultureInfo.InvariantCulture)}")
+    {
+        ServerName = tls is null ? null : names.PodHost(ordinal),
+        Tls = tls,
+    };
+
+    private static string FormatHost(string ip) => ip.Contains(':', StringComparison.Ordinal) ? $"[{ip}]" : ip;
 
     private static partial class Log
     {

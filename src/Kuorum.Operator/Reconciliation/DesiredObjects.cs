@@ -4,12 +4,16 @@ using System.Text;
 using k8s;
 using k8s.Models;
 using Kuorum.Operator.Resources;
+using Kuorum.Operator.Tls;
 
 namespace Kuorum.Operator.Reconciliation;
 
 /// <summary>The objects a ConsensusCluster owns, as they should be. Pure: the same input gives the same objects.</summary>
 internal sealed class DesiredObjects
 {
+    /// <summary>0440: the TLS files are readable by their owner (root) and the pod's fsGroup, which the agent runs in.</summary>
+    public const int TlsFileMode = 0b100_100_000;
+
     private readonly ConsensusCluster _cluster;
     private readonly EffectiveSpec _spec;
     private readonly ClusterNames _names;
@@ -142,8 +146,23 @@ internal sealed class DesiredObjects
         pod.SecurityContext.FsGroup ??= ClusterNames.AgentUserId;
         pod.SecurityContext.FsGroupChangePolicy ??= "OnRootMismatch";
         pod.TerminationGracePeriodSeconds ??= ClusterNames.TerminationGracePeriodSeconds;
-        pod.Volumes = [.. (pod.Volumes ?? []).Where(v => v.Name != ClusterNames.RunVolume),
+        pod.Volumes = [.. (pod.Volumes ?? []).Where(v => v.Name is not (ClusterNames.RunVolume or ClusterNames.TlsVolume)),
             new V1Volume { Name = ClusterNames.RunVolume, EmptyDir = new V1EmptyDirVolumeSource() }];
+        if (_spec.PeerTlsSecret(_names) is { } tlsSecret)
+        {
+            // Only the three keys the agent reads, readable by the agent's group (fsGroup) and no one else.
+            pod.Volumes.Add(new V1Volume
+            {
+                Name = ClusterNames.TlsVolume,
+                Secret = new V1SecretVolumeSource
+                {
+                    SecretName = tlsSecret,
+                    DefaultMode = TlsFileMode,
+                    Items = [.. TlsKeys.All.Select(k => new V1KeyToPath { Key = k, Path = k })],
+                },
+            });
+        }
+
         foreach (var container in pod.Containers ?? [])
         {
             container.VolumeMounts = [.. (container.VolumeMounts ?? []).Where(m => m.Name != ClusterNames.RunVolume),
@@ -222,11 +241,7 @@ internal sealed class DesiredObjects
             new V1EnvVar { Name = "KUORUM_POD_NAMESPACE", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.namespace" } } },
         ],
         EnvFrom = [new V1EnvFromSource { ConfigMapRef = new V1ConfigMapEnvSource { Name = config.Metadata.Name } }],
-        VolumeMounts =
-        [
-            new V1VolumeMount { Name = ClusterNames.DataVolume, MountPath = ClusterNames.DataDir },
-            new V1VolumeMount { Name = ClusterNames.RunVolume, MountPath = ClusterNames.RunDir },
-        ],
+        VolumeMounts = AgentMounts(),
         Resources = _spec.AgentResources,
         StartupProbe = HttpProbe("/readyz", periodSeconds: 1, failureThreshold: 600),
         ReadinessProbe = HttpProbe("/readyz", periodSeconds: 2, failureThreshold: 2),
@@ -244,6 +259,22 @@ internal sealed class DesiredObjects
             SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
         },
     };
+
+    /// <summary>The data volume, the shared run directory and, under TLS, the Secret read-only at /etc/kuorum/tls.</summary>
+    private List<V1VolumeMount> AgentMounts()
+    {
+        List<V1VolumeMount> mounts =
+        [
+            new V1VolumeMount { Name = ClusterNames.DataVolume, MountPath = ClusterNames.DataDir },
+            new V1VolumeMount { Name = ClusterNames.RunVolume, MountPath = ClusterNames.RunDir },
+        ];
+        if (_spec.TlsEnabled)
+        {
+            mounts.Add(new V1VolumeMount { Name = ClusterNames.TlsVolume, MountPath = ClusterNames.TlsDir, ReadOnlyProperty = true });
+        }
+
+        return mounts;
+    }
 
     private static V1Probe HttpProbe(string path, int periodSeconds, int failureThreshold) => new()
     {

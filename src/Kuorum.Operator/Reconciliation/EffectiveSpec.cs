@@ -1,6 +1,7 @@
 using System.Globalization;
 using k8s.Models;
 using Kuorum.Operator.Resources;
+using Kuorum.Operator.Tls;
 
 namespace Kuorum.Operator.Reconciliation;
 
@@ -49,8 +50,19 @@ internal sealed record EffectiveSpec(
         spec.Probe?.SuccessThreshold ?? 1,
         spec.Probe?.FailureThreshold ?? 3,
         spec.WeightingStrategy ?? WeightingStrategies.Weighted,
-        spec.Tls?.Mode ?? TlsModes.Disabled,
+        spec.Tls?.Mode ?? TlsModes.Auto,
         spec.Tls?.SecretName);
+
+    /// <summary>Whether the agents speak mutual TLS on the peer port.</summary>
+    public bool TlsEnabled => TlsMode is TlsModes.Auto or TlsModes.Secret;
+
+    /// <summary>The kubernetes.io/tls Secret mounted into the pods: the operator's in mode Auto, the user's in mode Secret; null when Disabled.</summary>
+    public string? PeerTlsSecret(ClusterNames names) => TlsMode switch
+    {
+        TlsModes.Auto => names.TlsSecret,
+        TlsModes.Secret => TlsSecretName,
+        _ => null,
+    };
 
     /// <summary>The agent's settings, as the KUORUM_* environment the agent reads (stored in the ConfigMap).</summary>
     public SortedDictionary<string, string> AgentEnvironment(ClusterNames names, int bootstrapMembers)
@@ -71,6 +83,13 @@ internal sealed record EffectiveSpec(
             ["KUORUM_PROBE_FAILURE_THRESHOLD"] = ProbeFailureThreshold.ToString(CultureInfo.InvariantCulture),
             ["KUORUM_WEIGHTING_STRATEGY"] = WeightingStrategy,
         };
+        if (TlsEnabled)
+        {
+            env["KUORUM_PEER_TLS_CERT"] = $"{ClusterNames.TlsDir}/{TlsKeys.Certificate}";
+            env["KUORUM_PEER_TLS_KEY"] = $"{ClusterNames.TlsDir}/{TlsKeys.PrivateKey}";
+            env["KUORUM_PEER_TLS_CA"] = $"{ClusterNames.TlsDir}/{TlsKeys.Authority}";
+        }
+
         if (ProbePath is not null)
         {
             env["KUORUM_PROBE_PATH"] = ProbePath;

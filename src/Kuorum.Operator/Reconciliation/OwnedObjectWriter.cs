@@ -39,11 +39,26 @@ internal sealed class OwnedObjectWriter
         where T : class, IKubernetesObject<V1ObjectMeta>
         where TList : class, IItems<T>, IMetadata<V1ListMeta>
     {
-        var key = ObjectKey.Of(desired);
-        var desiredJson = JsonNode.Parse(KubernetesJson.Serialize(desired))!;
+        var (outcome, _) = await EnsureAsync(kind, cache, ObjectKey.Of(desired), _ => desired, ownerUid, replaceWhole, ct).ConfigureAwait(false);
+        return outcome;
+    }
+
+    /// <summary>
+    /// As above, with the desired object computed from the existing one (null when there is none) on every attempt:
+    /// for objects whose content must be kept when it is still good (a CA is never replaced because a cache lagged and
+    /// a create met an existing object). Returns the outcome and the desired object of the attempt that settled it.
+    /// </summary>
+    public async Task<(WriteOutcome Outcome, T Desired)> EnsureAsync<T, TList>(
+        ResourceKind<T, TList> kind, ObjectCache<T> cache, ObjectKey key, Func<T?, T> desiredFor, string ownerUid, IReadOnlySet<string> replaceWhole,
+        CancellationToken ct)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+        where TList : class, IItems<T>, IMetadata<V1ListMeta>
+    {
         for (var attempt = 1; attempt <= MaxAttempts; attempt++)
         {
             var existing = attempt == 1 ? cache.Get(key) : await GetOrNullAsync(kind, key, ct).ConfigureAwait(false);
+            var desired = desiredFor(existing);
+
             if (existing is null)
             {
                 try
@@ -51,7 +66,7 @@ internal sealed class OwnedObjectWriter
                     var created = await kind.Create(_client, desired, ct).ConfigureAwait(false);
                     cache.WriteThrough(created);
                     _metrics.RecordWrite(kind.Name, "create");
-                    return WriteOutcome.Created;
+                    return (WriteOutcome.Created, desired);
                 }
                 catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
                 {
@@ -65,10 +80,11 @@ internal sealed class OwnedObjectWriter
                     $"{kind.Name} {key} exists and is not controlled by this ConsensusCluster; delete or rename it");
             }
 
+            var desiredJson = JsonNode.Parse(KubernetesJson.Serialize(desired))!;
             var existingJson = JsonNode.Parse(KubernetesJson.Serialize(existing))!;
             if (JsonSemantics.IsSubset(desiredJson, existingJson))
             {
-                return WriteOutcome.Unchanged;
+                return (WriteOutcome.Unchanged, desired);
             }
 
             var merged = KubernetesJson.Deserialize<T>(JsonSemantics.Merge(existingJson, desiredJson, replaceWhole).ToJsonString());
@@ -78,7 +94,7 @@ internal sealed class OwnedObjectWriter
                 var updated = await kind.Replace(_client, merged, ct).ConfigureAwait(false);
                 cache.WriteThrough(updated);
                 _metrics.RecordWrite(kind.Name, "update");
-                return WriteOutcome.Updated;
+                return (WriteOutcome.Updated, desired);
             }
             catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.Conflict or HttpStatusCode.NotFound)
             {

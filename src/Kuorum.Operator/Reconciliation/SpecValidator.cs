@@ -64,13 +64,17 @@ internal static partial class SpecValidator
             problems.Add($"spec.weightingStrategy is '{spec.WeightingStrategy}'; use leader-only, random, round-robin, weighted or least-request");
         }
 
-        if (spec.TlsMode == TlsModes.Secret)
+        if (spec.TlsMode is not (TlsModes.Auto or TlsModes.Secret or TlsModes.Disabled))
         {
-            problems.Add("spec.tls.mode Secret is not supported by this operator version yet; set spec.tls.mode to Disabled");
+            problems.Add($"spec.tls.mode is '{spec.TlsMode}'; use Auto, Secret or Disabled");
         }
-        else if (spec.TlsMode != TlsModes.Disabled)
+        else if (spec.TlsMode == TlsModes.Secret && string.IsNullOrEmpty(spec.TlsSecretName))
         {
-            problems.Add($"spec.tls.mode is '{spec.TlsMode}'; use Disabled");
+            problems.Add("spec.tls.secretName is required when spec.tls.mode is Secret; name a kubernetes.io/tls Secret with tls.crt, tls.key and ca.crt");
+        }
+        else if (spec.TlsMode == TlsModes.Secret && !DnsSubdomain().IsMatch(spec.TlsSecretName!))
+        {
+            problems.Add($"spec.tls.secretName '{spec.TlsSecretName}' is not a Secret name (lower-case letters, digits, '-' and '.', at most 253)");
         }
 
         if (!Quantity().IsMatch(spec.StorageSize))
@@ -118,4 +122,7 @@ internal static partial class SpecValidator
 
     [GeneratedRegex(Quantities.Pattern)]
     private static partial Regex Quantity();
+
+    [GeneratedRegex("^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")]
+    private static partial Regex DnsSubdomain();
 }

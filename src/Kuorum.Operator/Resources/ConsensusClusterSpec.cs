@@ -63,7 +63,10 @@ public sealed class ConsensusClusterSpec
     [SchemaDefault("\"weighted\"")]
     public string? WeightingStrategy { get; set; }
 
-    /// <summary>Transport security between agents.</summary>
+    /// <summary>
+    /// Mutual TLS on the agents' peer port 7400 (Raft between the agents, and the operator's Admin calls): Auto (the
+    /// default; the operator issues and renews the certificates), Secret (your own certificate) or Disabled.
+    /// </summary>
     [JsonPropertyName("tls")]
     [SchemaDefault("{}")]
     public TlsSpec? Tls { get; set; }
@@ -220,17 +223,32 @@ public static class ProbeKinds
     public const string None = "none";
 }
 
-/// <summary>Transport security between agents.</summary>
+/// <summary>
+/// Mutual TLS on each agent's peer port 7400: Raft between the agents and the kuorum.v1.Admin calls the operator
+/// makes. Every agent presents a certificate and accepts only peers (and the operator) whose certificate chains to the
+/// cluster's CA, and checks that a peer's certificate names the peer's DNS name under the headless Service
+/// (NAME-0.NAME-peers.NAMESPACE.svc.cluster.local).
+/// </summary>
 [CelRule("self.mode != 'Secret' || has(self.secretName)", "tls.secretName is required when tls.mode is Secret", FieldPath = ".secretName")]
 public sealed class TlsSpec
 {
-    /// <summary>Disabled (plain HTTP/2 between agents) or Secret (mutual TLS with the certificate in secretName; not supported by this operator version yet).</summary>
+    /// <summary>
+    /// Auto (the default): the operator creates a CA for the cluster (ECDSA P-256, 10 years, kept in the Secret
+    /// NAME-ca) and a peer certificate signed by it (ECDSA P-256, 1 year, renewed when less than a third of its life
+    /// remains, kept in the kubernetes.io/tls Secret NAME-tls with tls.crt, tls.key and ca.crt). Secret: mutual TLS with
+    /// the certificate you supply in the kubernetes.io/tls Secret secretName (for example from cert-manager). Disabled:
+    /// plain HTTP/2 between agents. Changing the mode restarts the pods.
+    /// </summary>
     [JsonPropertyName("mode")]
-    [SchemaEnum(TlsModes.Disabled, TlsModes.Secret)]
-    [SchemaDefault("\"Disabled\"")]
+    [SchemaEnum(TlsModes.Auto, TlsModes.Secret, TlsModes.Disabled)]
+    [SchemaDefault("\"Auto\"")]
     public string? Mode { get; set; }
 
-    /// <summary>A kubernetes.io/tls Secret holding tls.crt, tls.key and ca.crt (mode Secret).</summary>
+    /// <summary>
+    /// Mode Secret: a kubernetes.io/tls Secret in the cluster's namespace holding tls.crt (the peer certificate, with
+    /// serverAuth and clientAuth usages and the DNS name *.NAME-peers.NAMESPACE.svc.cluster.local), tls.key (its
+    /// private key, PEM: PKCS#8, EC or RSA, unencrypted) and ca.crt (the CA that signed it). The agents re-read the files when the Secret changes.
+    /// </summary>
     [JsonPropertyName("secretName")]
     [SchemaMaxLength(253)]
     public string? SecretName { get; set; }
@@ -239,9 +257,12 @@ public sealed class TlsSpec
 /// <summary>TLS modes.</summary>
 public static class TlsModes
 {
-    /// <summary>No TLS between agents.</summary>
-    public const string Disabled = "Disabled";
+    /// <summary>Mutual TLS with a CA and certificate the operator issues and renews.</summary>
+    public const string Auto = "Auto";
 
     /// <summary>Mutual TLS with a user-provided Secret.</summary>
     public const string Secret = "Secret";
+
+    /// <summary>No TLS between agents.</summary>
+    public const string Disabled = "Disabled";
 }

@@ -77,6 +77,20 @@ internal static class Kinds
         Delete = (c, ns, name, ct) => c.CoreV1.DeleteNamespacedConfigMapAsync(name, ns, cancellationToken: ct),
     };
 
+    public static readonly ResourceKind<V1Secret, V1SecretList> Secrets = new()
+    {
+        Name = "secrets",
+        List = (c, ns, r, ct) => ns is null
+            ? c.CoreV1.ListSecretForAllNamespacesWithHttpMessagesAsync(allowWatchBookmarks: r.Watch ? true : null, continueParameter: r.Continue,
+                labelSelector: r.LabelSelector, limit: r.Limit, resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch ? true : null, cancellationToken: ct)
+            : c.CoreV1.ListNamespacedSecretWithHttpMessagesAsync(ns, allowWatchBookmarks: r.Watch ? true : null, continueParameter: r.Continue,
+                labelSelector: r.LabelSelector, limit: r.Limit, resourceVersion: r.ResourceVersion, timeoutSeconds: r.TimeoutSeconds, watch: r.Watch ? true : null, cancellationToken: ct),
+        Get = (c, ns, name, ct) => c.CoreV1.ReadNamespacedSecretAsync(name, ns, cancellationToken: ct),
+        Create = (c, o, ct) => c.CoreV1.CreateNamespacedSecretAsync(o, o.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct),
+        Replace = (c, o, ct) => c.CoreV1.ReplaceNamespacedSecretAsync(o, o.Metadata.Name, o.Metadata.NamespaceProperty, fieldManager: FieldManager, cancellationToken: ct),
+        Delete = (_, _, _, _) => throw new NotSupportedException("the operator never deletes Secrets (its RBAC has no delete on secrets)"),
+    };
+
     public static readonly ResourceKind<V1ServiceAccount, V1ServiceAccountList> ServiceAccounts = new()
     {
         Name = "serviceaccounts",

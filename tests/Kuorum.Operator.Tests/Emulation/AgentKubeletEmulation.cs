@@ -31,7 +31,7 @@ public sealed record AgentKubeletSettings
 /// (<see cref="ContainerEnvironment"/>: envFrom of the ConfigMap, fieldRefs), plus what a kubelet injects
 /// (<c>KUBERNETES_SERVICE_HOST/PORT</c>, <c>HOSTNAME</c>); emulates volume mounts by giving each volume a directory of
 /// the pod's own and rewriting environment values under a mount path to it (no mount namespace: the agent sees
-/// host paths); emulates the service-account token volume with a token file and the API server's address through the
+/// host paths), with secret volumes filled from their Secrets and kept in step with them (<see cref="SecretVolumeEmulation"/>); emulates the service-account token volume with a token file and the API server's address through the
 /// agent's emulation hooks (<c>KUORUM_KUBE_API_URL</c>, the emulation serves plain HTTP; <c>KUORUM_KUBE_TOKEN_FILE</c>);
 /// runs <c>ip netns exec &lt;pod netns&gt; dotnet kuorum-agent.dll</c> (same PID as the agent); probes readiness on the
 /// pod IP from the node (the container's readinessProbe path and port, every <see cref="AgentKubeletSettings.ProbePeriod"/>)
@@ -217,6 +217,7 @@ public sealed partial class AgentKubeletEmulation : IKubeletEmulation, IAsyncDis
                 var exited = process.WaitForExitAsync(CancellationToken.None);
                 while (!exited.IsCompleted && !ct.IsCancellationRequested)
                 {
+                    ResyncSecretVolumes(pod);
                     var ready = await ProbeAsync(pod.Sandbox.Address.ToString(), probePort, probePath);
                     if (ready != pod.Ready)
                     {
@@ -320,13 +321,23 @@ public sealed partial class AgentKubeletEmulation : IKubeletEmulation, IAsyncDis
         var env = ContainerEnvironment.Resolve(_store, podObject, container);
 
         // Volume mounts: a directory per volume in the pod's directory; values under a mount path point into it.
+        // Secret volumes get the Secret's files (a missing Secret or key keeps the container from starting).
         var mounts = new List<(string MountPath, string HostPath)>();
+        var secretVolumes = new List<(string Name, JsonObject Source, string HostPath)>();
         foreach (var mount in container["volumeMounts"]?.AsArray() ?? [])
         {
             var name = mount!["name"]!.GetValue<string>();
             var host = Directory.CreateDirectory(Path.Combine(pod.Directory, "volumes", name)).FullName;
             mounts.Add((mount["mountPath"]!.GetValue<string>().TrimEnd('/'), host));
+            var volume = (spec["volumes"]?.AsArray() ?? []).OfType<JsonObject>().FirstOrDefault(v => v["name"]?.GetValue<string>() == name);
+            if (volume?["secret"] is JsonObject secret)
+            {
+                SecretVolumeEmulation.Sync(_store, pod.Namespace, name, secret, host);
+                secretVolumes.Add((name, secret, host));
+            }
         }
+
+        pod.SecretVolumes = secretVolumes;
 
         foreach (var (name, value) in env.ToList())
         {
@@ -354,6 +365,27 @@ public sealed partial class AgentKubeletEmulation : IKubeletEmulation, IAsyncDis
         env["KUORUM_KUBE_CA_FILE"] = Path.Combine(account, "ca.crt");
         pod.Environment = env;
         return env;
+    }
+
+    /// <summary>
+    /// A running container's secret volumes follow their Secrets (the kubelet's periodic sync; here every probe
+    /// period). A Secret that is gone leaves the files as they were, as on a kubelet.
+    /// </summary>
+    private void ResyncSecretVolumes(EmulatedPod pod)
+    {
+        foreach (var (name, source, host) in pod.SecretVolumes)
+        {
+            try
+            {
+                if (SecretVolumeEmulation.Sync(_store, pod.Namespace, name, source, host))
+                {
+                    pod.Append($"[kubelet emulation] secret volume {name} updated");
+                }
+            }
+            catch (ContainerConfigException)
+            {
+            }
+        }
     }
 
     private static (string Path, int Port) ReadinessProbe(JsonObject container)
@@ -587,6 +619,9 @@ public sealed class EmulatedPod(string ns, string name, string uid, string direc
     internal (int Code, DateTime At)? LastExit { get; set; }
 
     internal string? LastStatus { get; set; }
+
+    /// <summary>The secret volumes of the agent container: name, the volume's <c>secret</c> source, directory.</summary>
+    internal IReadOnlyList<(string Name, JsonObject Source, string HostPath)> SecretVolumes { get; set; } = [];
 
     internal void Append(string? line)
     {

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using Grpc.Net.Client;
 using k8s;
 using k8s.Models;
@@ -28,6 +30,7 @@ public sealed class EndToEndTests(ITestOutputHelper output) : IAsyncLifetime
     private const string Ns = OperatorFixture.Namespace;
     private readonly ConcurrentQueue<string> _log = new();
     private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new();
+    private readonly ConcurrentDictionary<string, V1Secret?> _tlsClusters = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private PodNetworkEmulation? _network;
     private AgentKubeletEmulation? _kubelet;
@@ -173,10 +176,98 @@ public sealed class EndToEndTests(ITestOutputHelper output) : IAsyncLifetime
         });
     }
 
+    [RootFact]
+    public async Task RealAgents_MutualTlsAuto_FormOverTls_TheOperatorReportsLeaderAndTerm_AndACertificateRotates_NeedsRoot()
+    {
+        await WithDiagnostics(async () =>
+        {
+            await Fixture.StartOperatorAsync(_admin);
+            await Fixture.CreateClusterAsync("mtls", 3, RealAgentsOverMutualTls);
+            _tlsClusters["mtls"] = null; // the test's own Status calls go over mutual TLS too, with the cluster's Secret
+
+            // The status names the leader and term the agents report over mTLS: the operator's mTLS client works
+            // (status.leader and status.term come only from Admin.Status) and the agents formed a cluster over mTLS.
+            var first = await WaitForTruthAsync("mtls", 3, (_, c) => c.Status!.ReadyReplicas == 3 && OperatorFixture.Condition(c, ConditionTypes.Ready) == "True",
+                "Ready over mutual TLS with the leader the agents agree on", TimeSpan.FromSeconds(90));
+            Mark($"cluster up over mTLS: {first.Leader} leads in term {first.Term}");
+            Assert.All(first.Agents.Values, a => Assert.Equal(first.LeaderId, a.LeaderId));
+            var cluster = await Fixture.GetClusterAsync("mtls");
+            Assert.Equal(["mtls-0", "mtls-1", "mtls-2"], cluster.Status!.Members!.Select(m => m.Name).Order());
+
+            // Each agent runs with the Secret's files, materialised by the kubelet emulation at the paths it was given.
+            var secret = await Fixture.Client.CoreV1.ReadNamespacedSecretAsync("mtls-tls", Ns);
+            foreach (var pod in Kubelet.Pods.Where(p => p.Name.StartsWith("mtls-", StringComparison.Ordinal)))
+            {
+                foreach (var (variable, key) in new[] { ("KUORUM_PEER_TLS_CERT", "tls.crt"), ("KUORUM_PEER_TLS_KEY", "tls.key"), ("KUORUM_PEER_TLS_CA", "ca.crt") })
+                {
+                    var path = pod.Environment[variable];
+                    Assert.StartsWith(pod.Directory, path, StringComparison.Ordinal);
+                    Assert.Equal(secret.Data[key], await File.ReadAllBytesAsync(path));
+                }
+            }
+
+            // The peer port speaks only mutual TLS: plain HTTP/2 and TLS without a client certificate are refused.
+            var agent0 = Kubelet.Find(Ns, "mtls-0")!.Sandbox!.Address;
+            using (var plain = GrpcChannel.ForAddress($"http://{agent0}:7400"))
+            {
+                await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () =>
+                    await new Kuorum.Api.V1.Admin.AdminClient(plain).StatusAsync(new StatusRequest(), deadline: DateTime.UtcNow.AddSeconds(3)));
+            }
+
+            using (var anonymous = TlsChannel($"{agent0}:7400", "mtls-0.mtls-peers.apps.svc.cluster.local", secret, clientCertificate: false))
+            {
+                await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () =>
+                    await new Kuorum.Api.V1.Admin.AdminClient(anonymous).StatusAsync(new StatusRequest(), deadline: DateTime.UtcNow.AddSeconds(3)));
+            }
+
+            Mark("the peer port refuses plain HTTP/2 and TLS without a client certificate");
+
+            // Rotation: a deleted peer Secret is reissued by the same CA; the kubelet emulation updates the files, the
+            // agents pick the new certificate up without a restart, and the cluster keeps its leader visible.
+            var before = await ServedThumbprints(secret);
+            Assert.Equal(3, before.Count);
+            await Fixture.Client.CoreV1.DeleteNamespacedSecretAsync("mtls-tls", Ns);
+            V1Secret? renewed = null;
+            await Eventually.TrueAsync(async () =>
+            {
+                try
+                {
+                    renewed = await Fixture.Client.CoreV1.ReadNamespacedSecretAsync("mtls-tls", Ns);
+                    return !renewed.Data["tls.crt"].SequenceEqual(secret.Data["tls.crt"]);
+                }
+                catch (k8s.Autorest.HttpOperationException)
+                {
+                    return false;
+                }
+            }, "the operator to reissue the peer certificate", TimeSpan.FromSeconds(30));
+            Assert.Equal(secret.Data["ca.crt"], renewed!.Data["ca.crt"]);
+            _tlsClusters["mtls"] = null; // call with the new certificate from now on
+            using var expected = X509Certificate2.CreateFromPem(System.Text.Encoding.UTF8.GetString(renewed.Data["tls.crt"]));
+            await Eventually.TrueAsync(async () =>
+            {
+                var now = await ServedThumbprints(renewed);
+                return now.Count == 3 && now.Values.All(t => t == expected.Thumbprint);
+            }, "every agent to serve the reissued certificate", TimeSpan.FromSeconds(60));
+            Assert.All(before.Values, t => Assert.NotEqual(expected.Thumbprint, t));
+            Assert.All(Kubelet.Pods.Where(p => p.Name.StartsWith("mtls-", StringComparison.Ordinal)), p => Assert.Equal(0, p.RestartCount));
+            var after = await WaitForTruthAsync("mtls", 3, (_, c) => OperatorFixture.Condition(c, ConditionTypes.Ready) == "True",
+                "the cluster Ready on the reissued certificate", TimeSpan.FromSeconds(60));
+            Mark($"certificate rotated without restarts; {after.Leader} leads in term {after.Term}");
+        });
+    }
+
+    /// <summary>Real agents in plain HTTP/2 (mode Disabled); <see cref="RealAgentsOverMutualTls"/> for mode Auto.</summary>
     private static void RealAgents(ConsensusClusterSpec spec)
     {
         spec.Probe = null; // the application containers are not run by the kubelet emulation
         spec.Timing = new TimingSpec { HeartbeatInterval = "100ms", ElectionTimeout = "1s" };
+        spec.Tls = new TlsSpec { Mode = TlsModes.Disabled };
+    }
+
+    private static void RealAgentsOverMutualTls(ConsensusClusterSpec spec)
+    {
+        RealAgents(spec);
+        spec.Tls = new TlsSpec { Mode = TlsModes.Auto };
     }
 
     /// <summary>
@@ -221,9 +312,13 @@ public sealed class EndToEndTests(ITestOutputHelper output) : IAsyncLifetime
     private async Task<Dictionary<string, StatusResponse>> AgentStatusesAsync(string cluster)
     {
         var pods = Kubelet.Pods.Where(p => p.Name.StartsWith(cluster + "-", StringComparison.Ordinal) && p.Pid is not null && p.Sandbox is not null).ToList();
+        var secret = await TlsSecretAsync(cluster);
         var answers = await Task.WhenAll(pods.Select(async pod =>
         {
-            var channel = _channels.GetOrAdd($"{pod.Sandbox!.Address}:7400", address => GrpcChannel.ForAddress("http://" + address));
+            var address = $"{pod.Sandbox!.Address}:7400";
+            var channel = secret is null
+                ? _channels.GetOrAdd(address, a => GrpcChannel.ForAddress("http://" + a))
+                : _channels.GetOrAdd($"{address}|{secret.Metadata.ResourceVersion}", _ => TlsChannel(address, $"{pod.Name}.{cluster}-peers.{Ns}.svc.cluster.local", secret, clientCertificate: true));
             try
             {
                 var status = await new Kuorum.Api.V1.Admin.AdminClient(channel).StatusAsync(new StatusRequest(), deadline: DateTime.UtcNow.AddSeconds(1));
@@ -235,6 +330,103 @@ public sealed class EndToEndTests(ITestOutputHelper output) : IAsyncLifetime
             }
         }));
         return answers.Where(a => a.Status is not null).ToDictionary(a => a.Name, a => a.Status!);
+    }
+
+    /// <summary>The cluster's peer Secret when the test talks to its agents over mutual TLS (read once per rotation), else null.</summary>
+    private async Task<V1Secret?> TlsSecretAsync(string cluster)
+    {
+        if (!_tlsClusters.TryGetValue(cluster, out var secret))
+        {
+            return null;
+        }
+
+        if (secret is null)
+        {
+            try
+            {
+                secret = await Fixture.Client.CoreV1.ReadNamespacedSecretAsync(cluster + "-tls", Ns);
+                _tlsClusters[cluster] = secret;
+            }
+            catch (k8s.Autorest.HttpOperationException)
+            {
+                return null;
+            }
+        }
+
+        return secret;
+    }
+
+    /// <summary>
+    /// The test's own mutual-TLS channel to an agent, written apart from the operator's client: dials the pod IP,
+    /// sends the pod's DNS name as the server name, and accepts the agent only if its certificate chains to the
+    /// Secret's ca.crt and names that DNS name.
+    /// </summary>
+    private static GrpcChannel TlsChannel(string address, string serverName, V1Secret secret, bool clientCertificate)
+    {
+        var text = (string key) => System.Text.Encoding.UTF8.GetString(secret.Data[key]);
+        var ca = X509Certificate2.CreateFromPem(text("ca.crt"));
+        var ssl = new SslClientAuthenticationOptions
+        {
+            TargetHost = serverName,
+            RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+            {
+                if (certificate is not X509Certificate2 served)
+                {
+                    return false;
+                }
+
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(ca);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                return chain.Build(served) && served.MatchesHostname(serverName, allowWildcards: true, allowCommonName: false);
+            },
+        };
+        if (clientCertificate)
+        {
+            ssl.ClientCertificates = [X509Certificate2.CreateFromPem(text("tls.crt"), text("tls.key"))];
+        }
+
+        var handler = new SocketsHttpHandler { SslOptions = ssl };
+        return GrpcChannel.ForAddress($"https://{address}", new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+    }
+
+    /// <summary>The thumbprint of the certificate each agent of the mtls cluster serves on its peer port (a TLS handshake only).</summary>
+    private async Task<Dictionary<string, string>> ServedThumbprints(V1Secret secret)
+    {
+        var served = new Dictionary<string, string>();
+        foreach (var pod in Kubelet.Pods.Where(p => p.Name.StartsWith("mtls-", StringComparison.Ordinal) && p.Sandbox is not null))
+        {
+            try
+            {
+                using var tcp = new System.Net.Sockets.TcpClient();
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await tcp.ConnectAsync(pod.Sandbox!.Address, 7400, timeout.Token);
+                X509Certificate2? seen = null;
+                await using var tls = new SslStream(tcp.GetStream());
+                var text = (string key) => System.Text.Encoding.UTF8.GetString(secret.Data[key]);
+                await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+                {
+                    TargetHost = $"{pod.Name}.mtls-peers.{Ns}.svc.cluster.local",
+                    ApplicationProtocols = [SslApplicationProtocol.Http2],
+                    ClientCertificates = [X509Certificate2.CreateFromPem(text("tls.crt"), text("tls.key"))],
+                    RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                    {
+                        seen = certificate is null ? null : X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+                        return true; // only looking
+                    },
+                }, timeout.Token);
+                if (seen is not null)
+                {
+                    served[pod.Name] = seen.Thumbprint;
+                }
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException or System.Security.Authentication.AuthenticationException)
+            {
+            }
+        }
+
+        return served;
     }
 
     /// <summary>

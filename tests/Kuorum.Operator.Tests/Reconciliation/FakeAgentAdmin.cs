@@ -79,11 +79,15 @@ internal sealed class FakeAgentAdmin : IAgentAdmin
     /// <summary>How many Status calls were made.</summary>
     public int StatusCalls { get; private set; }
 
+    /// <summary>The endpoint of the last Status call (its address, TLS server name and credentials).</summary>
+    public AgentEndpoint? LastStatusEndpoint { get; private set; }
+
     public Task<AgentStatus> StatusAsync(AgentEndpoint agent, CancellationToken ct)
     {
         lock (_lock)
         {
             StatusCalls++;
+            LastStatusEndpoint = agent;
             ThrowIfUnreachable();
             foreach (var id in _members.Keys.ToList())
             {

@@ -1,6 +1,8 @@
+using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
 using Kuorum.Api.V1;
 using Kuorum.Operator.Admin;
+using Kuorum.Operator.Tls;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -46,6 +48,79 @@ public sealed class GrpcAgentAdminTests
         Assert.Contains("FailedPrecondition", refused.Message, StringComparison.Ordinal);
         await app.StopAsync();
     }
+
+    [Fact]
+    public async Task MutualTls_PresentsTheClientCertificate_ChecksTheAgentsNameAndCa_AndFollowsRenewal()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var names = new[] { "*.demo-peers.apps.svc.cluster.local", "*.demo-peers.apps.svc" };
+        var ca = Issue(CertificateIssuer.IssueCa("test CA", now));
+        var server = Issue(CertificateIssuer.IssuePeer(ca, "server", names, [], now));
+        var client = Issue(CertificateIssuer.IssuePeer(ca, "client", names, [], now));
+        var otherCa = Issue(CertificateIssuer.IssueCa("other CA", now));
+        var stranger = Issue(CertificateIssuer.IssuePeer(otherCa, "stranger", names, [], now));
+
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0, o =>
+        {
+            o.Protocols = HttpProtocols.Http2;
+            o.UseHttps(https =>
+            {
+                https.ServerCertificate = server;
+                https.ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.RequireCertificate;
+                https.ClientCertificateValidation = (certificate, _, _) =>
+                {
+                    using var chain = new X509Chain();
+                    chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                    chain.ChainPolicy.CustomTrustStore.Add(ca);
+                    chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                    var ok = chain.Build(certificate);
+                    seen.Enqueue($"{certificate.GetNameInfo(X509NameType.SimpleName, false)} {(ok ? "accepted" : "refused")}");
+                    return ok;
+                };
+            });
+        }));
+        builder.Services.AddGrpc();
+        builder.Services.AddSingleton(new FakeAdminService());
+        await using var app = builder.Build();
+        app.MapGrpcService<FakeAdminService>();
+        await app.StartAsync();
+        var address = "127.0.0.1:" + new Uri(app.Urls.First()).Port;
+        const string podName = "demo-0.demo-peers.apps.svc.cluster.local";
+
+        using var admin = new GrpcAgentAdmin();
+        AgentEndpoint Endpoint(X509Certificate2 certificate, X509Certificate2 trusted, string serverName, string id) => new("demo-0", 0, address)
+        {
+            ServerName = serverName,
+            Tls = new AgentTlsCredentials(certificate, [], [trusted], id),
+        };
+
+        // Dialled at 127.0.0.1, checked as the pod's DNS name (which the server certificate carries by wildcard).
+        var status = await admin.StatusAsync(Endpoint(client, ca, podName, "a"), CancellationToken.None);
+        Assert.Equal(7, status.Term);
+        Assert.Equal(["client accepted"], seen);
+
+        // A name the certificate does not carry, a CA that did not sign it, a client certificate from another CA: refused.
+        var wrongName = await Assert.ThrowsAsync<AgentAdminException>(() => admin.StatusAsync(Endpoint(client, ca, "demo-0.other-peers.apps.svc.cluster.local", "a"), CancellationToken.None));
+        Assert.Contains("SSL", wrongName.ToString(), StringComparison.Ordinal);
+        await Assert.ThrowsAsync<AgentAdminException>(() => admin.StatusAsync(Endpoint(client, otherCa, podName, "b"), CancellationToken.None));
+        await Assert.ThrowsAsync<AgentAdminException>(() => admin.StatusAsync(Endpoint(stranger, ca, podName, "c"), CancellationToken.None));
+        Assert.Contains("stranger refused", seen);
+
+        // Without TLS the TLS-only port does not answer.
+        await Assert.ThrowsAsync<AgentAdminException>(() => admin.StatusAsync(new AgentEndpoint("demo-0", 0, address), CancellationToken.None));
+
+        // New credentials (a renewed certificate) replace the cached channel.
+        var renewed = Issue(CertificateIssuer.IssuePeer(ca, "renewed", names, [], now));
+        await admin.StatusAsync(Endpoint(renewed, ca, podName, "d"), CancellationToken.None);
+        Assert.Equal("renewed accepted", seen.Last());
+        await app.StopAsync();
+    }
+
+    private static X509Certificate2 Issue(PemPair pem) =>
+        X509Certificate2.CreateFromPem(pem.CertificatePem, pem.PrivateKeyPem);
 
     private sealed class FakeAdminService : Api.V1.Admin.AdminBase
     {
