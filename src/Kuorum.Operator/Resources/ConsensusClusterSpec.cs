@@ -114,22 +114,22 @@ public sealed class AgentSpec
 /// heartbeats before it starts an election. A failed leader is replaced after about one to two election timeouts.
 /// </summary>
 [CelRule("duration(self.heartbeatInterval) + duration(self.heartbeatInterval) < duration(self.electionTimeout)",
-    "heartbeatInterval must be less than half of electionTimeout (for example 100ms and 1s)", FieldPath = ".heartbeatInterval")]
+    "heartbeatInterval must be less than half of electionTimeout (for example 50ms and 500ms)", FieldPath = ".heartbeatInterval")]
 public sealed class TimingSpec
 {
-    /// <summary>How often the leader sends heartbeats, as a duration such as 100ms. Between 10ms and 10s.</summary>
+    /// <summary>How often the leader sends heartbeats, as a duration such as 50ms (the default). Between 10ms and 10s. Nodes that pause for long (an overloaded node, slow disks) need a longer one, such as 100ms.</summary>
     [JsonPropertyName("heartbeatInterval")]
     [SchemaPattern(Durations.Pattern)]
     [SchemaMaxLength(32)]
-    [SchemaDefault("\"100ms\"")]
+    [SchemaDefault("\"50ms\"")]
     [CelRule("duration(self) >= duration('10ms') && duration(self) <= duration('10s')", "heartbeatInterval must be between 10ms and 10s")]
     public string? HeartbeatInterval { get; set; }
 
-    /// <summary>How long a follower waits without hearing from a leader before it campaigns, as a duration such as 1s. Between 50ms and 60s.</summary>
+    /// <summary>How long a follower waits without hearing from a leader before it campaigns, as a duration such as 500ms (the default): a failed leader is replaced in about one to two of these. Between 50ms and 60s; keep it above the longest pause a node may take, such as 1s on busy nodes.</summary>
     [JsonPropertyName("electionTimeout")]
     [SchemaPattern(Durations.Pattern)]
     [SchemaMaxLength(32)]
-    [SchemaDefault("\"1s\"")]
+    [SchemaDefault("\"500ms\"")]
     [CelRule("duration(self) >= duration('50ms') && duration(self) <= duration('60s')", "electionTimeout must be between 50ms and 60s")]
     public string? ElectionTimeout { get; set; }
 }

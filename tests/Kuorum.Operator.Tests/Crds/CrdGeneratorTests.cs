@@ -39,8 +39,8 @@ public sealed class CrdGeneratorTests
         Assert.Contains(timing.XKubernetesValidations, r =>
             r.Rule == "duration(self.heartbeatInterval) + duration(self.heartbeatInterval) < duration(self.electionTimeout)"
             && r.Message.Contains("less than half", StringComparison.Ordinal));
-        Assert.Equal("100ms", timing.Properties["heartbeatInterval"].DefaultProperty);
-        Assert.Equal("1s", timing.Properties["electionTimeout"].DefaultProperty);
+        Assert.Equal("50ms", timing.Properties["heartbeatInterval"].DefaultProperty);
+        Assert.Equal("500ms", timing.Properties["electionTimeout"].DefaultProperty);
         Assert.NotNull(timing.DefaultProperty);
     }
 

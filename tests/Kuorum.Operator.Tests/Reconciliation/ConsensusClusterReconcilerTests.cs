@@ -69,8 +69,8 @@ public sealed class ConsensusClusterReconcilerTests : IAsyncLifetime
         Assert.Equal("3", config.Data["KUORUM_BOOTSTRAP_MEMBERS"]);
         Assert.Equal("/var/lib/kuorum", config.Data["KUORUM_DATA_DIR"]);
         Assert.Equal("/run/kuorum/agent.sock", config.Data["KUORUM_API_SOCKET"]);
-        Assert.Equal("100ms", config.Data["KUORUM_HEARTBEAT_INTERVAL"]);
-        Assert.Equal("1s", config.Data["KUORUM_ELECTION_TIMEOUT"]);
+        Assert.Equal("50ms", config.Data["KUORUM_HEARTBEAT_INTERVAL"]);
+        Assert.Equal("500ms", config.Data["KUORUM_ELECTION_TIMEOUT"]);
         Assert.Equal("http", config.Data["KUORUM_PROBE_KIND"]);
         Assert.Equal("/healthz", config.Data["KUORUM_PROBE_PATH"]);
         Assert.Equal("8080", config.Data["KUORUM_PROBE_PORT"]);
@@ -170,7 +170,7 @@ public sealed class ConsensusClusterReconcilerTests : IAsyncLifetime
         await Eventually.TrueAsync(async () =>
         {
             var now = await _fixture.Client.CoreV1.ReadNamespacedConfigMapAsync("drift-config", OperatorFixture.Namespace);
-            return now.Data["KUORUM_ELECTION_TIMEOUT"] == "1s" && !now.Data.ContainsKey("EXTRA");
+            return now.Data["KUORUM_ELECTION_TIMEOUT"] == "500ms" && !now.Data.ContainsKey("EXTRA");
         }, "the ConfigMap to be set back");
     }
 
