@@ -315,8 +315,13 @@ public sealed partial class RaftNode
             return false;
         }
 
+        // The leader's own copy counts only once durable (Advance): its appends may reach followers before its
+        // own write completes. A follower's match comes from its acknowledgement, sent after its own sync. So a
+        // quorum of followers may commit an entry the leader has not yet made durable, as in etcd: it is then on
+        // a quorum of disks all the same.
+        var own = UnsafeCountUnpersistedOwnEntries ? _log.LastIndex : _log.Persisted;
         var matches = membership.Voters
-            .Select(v => v == Id ? _log.Persisted : _progress.TryGetValue(v, out var p) ? p.Match : 0)
+            .Select(v => v == Id ? own : _progress.TryGetValue(v, out var p) ? p.Match : 0)
             .OrderDescending()
             .ToList();
         var quorumIndex = matches[membership.Quorum - 1];

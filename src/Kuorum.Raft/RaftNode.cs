@@ -16,6 +16,7 @@ public sealed partial class RaftNode
     private readonly Dictionary<long, Progress> _progress = [];
     private readonly Dictionary<long, bool> _votes = [];
     private List<Message> _messages = [];
+    private List<Message> _immediateMessages = [];
     private List<ReadState> _readStates = [];
 
     private int _electionElapsed;
@@ -119,6 +120,12 @@ public sealed partial class RaftNode
 
     /// <summary>Test-only fault: answer linearizable reads at once, without confirming leadership with a quorum.</summary>
     internal bool UnsafeReadsWithoutQuorum { get; set; }
+
+    /// <summary>
+    /// Test-only fault: the leader counts its own entries towards a quorum as soon as it appends them, before
+    /// <see cref="Advance"/> says they are durable (unsafe now that its appends may leave before its own write).
+    /// </summary>
+    internal bool UnsafeCountUnpersistedOwnEntries { get; set; }
 
     /// <summary>
     /// While true, this node starts no election: not when its election timeout passes, not on <see cref="Campaign"/>,
@@ -247,6 +254,7 @@ public sealed partial class RaftNode
         || _log.Persisted < _log.LastIndex
         || _snapshotToInstall is not null
         || _messages.Count > 0
+        || _immediateMessages.Count > 0
         || _log.HasNextToApply
         || _readStates.Count > 0;
 
@@ -265,12 +273,14 @@ public sealed partial class RaftNode
             hard != _persistedHardState ? hard : null,
             _snapshotToInstall,
             entries,
+            _immediateMessages,
             _messages,
             _log.NextToApply(_config.MaxApplyBytesPerReady),
             _readStates,
             mustSync);
         _snapshotToInstall = null;
         _messages = [];
+        _immediateMessages = [];
         _readStates = [];
         return ready;
     }
@@ -320,7 +330,43 @@ public sealed partial class RaftNode
 
     private bool Promotable => _log.Membership.Voters.Contains(Id) && !CampaignSuppressed;
 
-    private void Send(Message message) => _messages.Add(message);
+    private void Send(Message message)
+    {
+        if (MaySendBeforePersisting(message))
+        {
+            _immediateMessages.Add(message);
+        }
+        else
+        {
+            _messages.Add(message);
+        }
+    }
+
+    // Which messages may leave before the Ready that carries them is durable (Ready.ImmediateMessages). Only a
+    // leader's messages to its followers, and only once its term is durable, so they depend on nothing the Ready
+    // has yet to persist: a leader elected in the same step as it raised its term (a single voter) waits for one
+    // Ready. With the term durable, the node can never lead this term again, so every (index, term) it sends names
+    // one entry forever, even if a crash loses its own copy. (Before that, its probes could carry only the
+    // term's no-op, which a second incarnation would write alike; the rule does not lean on that.)
+    // - Append, InstallSnapshot: the entries or snapshot promise nothing about the leader's disk; the leader counts
+    //   its own copy only after Advance, and the commit index they carry comes from durable copies only.
+    // - Heartbeat: a commit index capped at the follower's match (durable on a quorum), and a read round, which
+    //   confirms leadership whether or not the leader's disk is done.
+    // - TimeoutNow: the target already holds the leader's whole log durably; an election is safe at any time, and
+    //   this leader stopped its lease when it queued the message.
+    // - ReadIndexResponse (not a refusal): the read index is a committed index confirmed by a quorum round.
+    // Everything else waits: vote requests and answers (the term and vote must be durable), append, heartbeat and
+    // snapshot answers (the follower's log or term must be durable), and whatever a non-leader sends.
+    private bool MaySendBeforePersisting(Message m) =>
+        Role == RaftRole.Leader
+        && m.Term == Term
+        && Term == _persistedHardState.Term
+        && m.Type switch
+        {
+            MessageType.Append or MessageType.Heartbeat or MessageType.InstallSnapshot or MessageType.TimeoutNow => true,
+            MessageType.ReadIndexResponse => !m.Reject,
+            _ => false,
+        };
 
     private ProposalResult? RefuseLeaderRequest()
     {

@@ -4,7 +4,7 @@ namespace Kuorum.Benchmarks;
 
 /// <summary>
 /// A cluster of Raft cores wired together in memory, with the driver loop reduced to its obligations
-/// (persist, send, apply, advance) and no I/O: it measures the protocol code alone.
+/// (send the immediate messages, persist, send the others, apply, advance) and no I/O: it measures the protocol code alone.
 /// </summary>
 public sealed class InMemoryCluster
 {
@@ -41,6 +41,11 @@ public sealed class InMemoryCluster
                 {
                     busy = true;
                     var ready = node.GetReady();
+                    foreach (var message in ready.ImmediateMessages)
+                    {
+                        _wire.Enqueue(message);
+                    }
+
                     foreach (var message in ready.Messages)
                     {
                         _wire.Enqueue(message);

@@ -6,7 +6,7 @@ using Kuorum.Simulation.Simulation;
 var arguments = ParseArguments(args);
 if (arguments is null)
 {
-    Console.Error.WriteLine("usage: Kuorum.Simulation [--seeds N] [--start S] [--seed S] [--bug None|CommitEarlierTermsByCounting|VoteNotPersisted] [--messages]");
+    Console.Error.WriteLine("usage: Kuorum.Simulation [--seeds N] [--start S] [--seed S] [--bug None|CommitEarlierTermsByCounting|VoteNotPersisted|ReadsWithoutQuorum|CountUnpersistedOwnEntries] [--messages]");
     return 2;
 }
 

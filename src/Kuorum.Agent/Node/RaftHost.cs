@@ -14,9 +14,10 @@ namespace Kuorum.Agent.Node;
 /// <summary>
 /// The one loop that owns the Raft node and its storage. Everything that touches them (messages from peers,
 /// proposals, reads, ticks, admin requests) arrives as work in one channel and runs on the loop, one item at a time;
-/// after each batch of work the loop drains the node's <see cref="Ready"/>s in the order the core demands: persist
-/// (and wait for the FASTER commit), send, apply, advance. Work that piles up while a commit is in flight is taken
-/// together next time, so concurrent proposals share one disk sync.
+/// after each batch of work the loop drains the node's <see cref="Ready"/>s in the order the core demands: send the
+/// immediate messages (a leader's appends and heartbeats, which travel to the followers while its own write is in
+/// flight), persist (and wait for the FASTER commit), send the other messages, apply, advance. Work that piles up
+/// while a commit is in flight is taken together next time, so concurrent proposals share one disk sync.
 /// <para>
 /// Other threads see the node through <see cref="View"/> and the signals, and act on it only through the methods
 /// here, which post work and await its result.
@@ -254,6 +255,14 @@ public sealed partial class RaftHost : IAsyncDisposable
         while (_node.HasReady)
         {
             var ready = _node.GetReady();
+
+            // A leader's appends leave before its own sync: the followers' syncs overlap the leader's (the core
+            // counts the leader's copy only after Advance, so nothing commits on an undurable copy).
+            if (ready.ImmediateMessages.Count > 0)
+            {
+                _transport.Send(ready.ImmediateMessages);
+            }
+
             if (ready.MustSync)
             {
                 var started = _time.GetTimestamp();
@@ -271,7 +280,11 @@ public sealed partial class RaftHost : IAsyncDisposable
                 OnSnapshotInstalled(snapshot.Metadata);
             }
 
-            _transport.Send(ready.Messages);
+            if (ready.Messages.Count > 0)
+            {
+                _transport.Send(ready.Messages);
+            }
+
             var revision = _storage.Machine.Revision;
             var membershipChanged = false;
             foreach (var entry in ready.CommittedEntries)

@@ -121,6 +121,31 @@ internal sealed class TestCluster
         HandleReadies();
     }
 
+    /// <summary>
+    /// Takes <paramref name="id"/>'s next Ready and puts its immediate messages on the wire; its disk write stays in
+    /// flight (the node is still stepped, and takes no other Ready) until <see cref="FinishReady"/>.
+    /// </summary>
+    public Ready StartReady(long id)
+    {
+        var node = _nodes[id];
+        Enqueue(node.StartReady());
+        return node.Persisting!;
+    }
+
+    /// <summary>Completes the Ready <see cref="StartReady"/> took: persisted, its other messages sent, applied, advanced.</summary>
+    public void FinishReady(long id) => Enqueue(_nodes[id].FinishReady());
+
+    /// <summary>The node sends its next Ready's immediate messages and crashes before anything of that Ready is durable.</summary>
+    public Ready CrashAfterImmediateMessages(long id)
+    {
+        var ready = StartReady(id);
+        Crash(id);
+        return ready;
+    }
+
+    /// <summary>Puts messages on the wire as if a node had sent them (for drivers a test plays by hand).</summary>
+    public void Inject(IEnumerable<Message> messages) => Enqueue([.. messages]);
+
     // ---- Time and delivery ----
 
     /// <summary>Runs every live node's Ready loop and puts what they send on the wire.</summary>

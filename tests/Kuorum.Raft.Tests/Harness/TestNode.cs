@@ -2,8 +2,8 @@ namespace Kuorum.Raft.Tests.Harness;
 
 /// <summary>
 /// One RaftNode with the driver a real deployment would wrap around it: durable storage, a state machine that
-/// records what it applied, and the Ready loop done exactly as <see cref="Ready"/> documents it (persist, send,
-/// apply, Advance). The loop also checks the obligations the core owes its driver, and throws when one is broken.
+/// records what it applied, and the Ready loop done exactly as <see cref="Ready"/> documents it (send the immediate
+/// messages, persist, send the others, apply, Advance). The loop also checks the obligations the core owes its driver, and throws when one is broken.
 /// </summary>
 internal sealed class TestNode
 {
@@ -67,10 +67,21 @@ internal sealed class TestNode
         return HandleReady();
     }
 
-    /// <summary>Drives the Ready loop until the node has nothing left; returns the messages to send, in order.</summary>
+    /// <summary>A Ready whose immediate messages left and whose disk write is still in flight (<see cref="StartReady"/>), or null.</summary>
+    public Ready? Persisting { get; private set; }
+
+    /// <summary>
+    /// Drives the Ready loop until the node has nothing left; returns the messages to send, in order. Does nothing
+    /// while a Ready is <see cref="Persisting"/>: no other Ready may be taken before it is advanced.
+    /// </summary>
     public List<Message> HandleReady()
     {
         var sent = new List<Message>();
+        if (Persisting is not null)
+        {
+            return sent;
+        }
+
         for (var rounds = 0; Raft.HasReady; rounds++)
         {
             if (rounds == 1000)
@@ -78,29 +89,54 @@ internal sealed class TestNode
                 throw new InvalidOperationException($"node {Id} still has a Ready after {rounds} rounds");
             }
 
-            var leading = Raft.Role == RaftRole.Leader;
-            var ready = Raft.GetReady();
-            Readies.Add(ready);
-            if (ready.SoftState is { Role: RaftRole.Leader })
-            {
-                LedTerms.Add(Raft.Term);
-            }
-
-            // Figure 3, Leader Append-Only: a leader never overwrites or deletes entries in its log.
-            if (leading && ready.Entries.Count > 0 && ready.Entries[0].Index != Storage.LastIndex + 1)
-            {
-                throw new InvalidOperationException($"leader {Id} rewrites its log from {ready.Entries[0].Index} (last {Storage.LastIndex})");
-            }
-
-            Storage.Persist(ready);
-            CheckDurableBeforeSending(ready);
-            sent.AddRange(ready.Messages);
-            Apply(ready);
-            ReadStates.AddRange(ready.ReadStates);
-            Raft.Advance(ready);
+            sent.AddRange(StartReady());
+            sent.AddRange(FinishReady());
         }
 
         return sent;
+    }
+
+    /// <summary>
+    /// Step 1 of a Ready: takes it and returns its immediate messages; its disk write stays in flight (the node may
+    /// still be stepped) until <see cref="FinishReady"/>.
+    /// </summary>
+    public List<Message> StartReady()
+    {
+        if (Persisting is not null)
+        {
+            throw new InvalidOperationException($"node {Id} takes a Ready before advancing the last one");
+        }
+
+        var leading = Raft.Role == RaftRole.Leader;
+        var ready = Raft.GetReady();
+        Readies.Add(ready);
+        if (ready.SoftState is { Role: RaftRole.Leader })
+        {
+            LedTerms.Add(Raft.Term);
+        }
+
+        // Figure 3, Leader Append-Only: a leader never overwrites or deletes entries in its log.
+        if (leading && ready.Entries.Count > 0 && ready.Entries[0].Index != Storage.LastIndex + 1)
+        {
+            throw new InvalidOperationException($"leader {Id} rewrites its log from {ready.Entries[0].Index} (last {Storage.LastIndex})");
+        }
+
+        CheckImmediate(ready);
+        Persisting = ready;
+        return [.. ready.ImmediateMessages];
+    }
+
+    /// <summary>Steps 2 to 5 of the Ready <see cref="StartReady"/> took: persist, send the other messages (returned), apply, Advance.</summary>
+    public List<Message> FinishReady()
+    {
+        var ready = Persisting ?? throw new InvalidOperationException($"node {Id} has no Ready in flight");
+        Persisting = null;
+        Storage.Persist(ready);
+        CheckDurableBeforeSending(ready);
+        Apply(ready);
+        ReadStates.AddRange(ready.ReadStates);
+        Raft.Advance(ready);
+        return [.. ready.Messages];
     }
 
     /// <summary>Snapshots the state machine at <paramref name="index"/> and lets the node compact its log.</summary>
@@ -112,18 +148,38 @@ internal sealed class TestNode
     }
 
     /// <summary>The process stops: whatever was not in <see cref="Storage"/> is gone.</summary>
-    public void Crash() => IsUp = false;
+    public void Crash()
+    {
+        IsUp = false;
+        Persisting = null;
+    }
 
     /// <summary>A new process starts from <see cref="Storage"/> and the state machine's applied index.</summary>
     public void Restart()
     {
         Raft = new RaftNode(_config, Storage.Load(AppliedIndex));
         Readies.Clear();
+        Persisting = null;
         IsUp = true;
         TicksSinceStart = 0;
     }
 
-    // Step 2 may only send what step 1 made durable: a granted vote needs the vote on disk, an acknowledged
+    // Step 1 sends before anything of this Ready is durable: only a leader's messages to its followers, and only in
+    // a term already on disk (else a crash could let the node lead that term again with a different log).
+    private void CheckImmediate(Ready ready)
+    {
+        foreach (var m in ready.ImmediateMessages)
+        {
+            var allowed = m.Type is MessageType.Append or MessageType.Heartbeat or MessageType.InstallSnapshot or MessageType.TimeoutNow
+                || m is { Type: MessageType.ReadIndexResponse, Reject: false };
+            if (!allowed || m.From != Id || m.Term != Storage.HardState.Term)
+            {
+                throw new InvalidOperationException($"node {Id} may not send {m} before persisting its Ready (durable {Storage.HardState})");
+            }
+        }
+    }
+
+    // Step 3 may only send what step 2 made durable: a granted vote needs the vote on disk, an acknowledged
     // index needs the entry on disk, a candidate's request needs its own vote on disk.
     private void CheckDurableBeforeSending(Ready ready)
     {

@@ -51,6 +51,7 @@ public sealed class SimulationTests
     [Theory]
     [InlineData(InjectedBug.VoteNotPersisted, ScheduleOutcome.SafetyViolation)]
     [InlineData(InjectedBug.ReadsWithoutQuorum, ScheduleOutcome.LinearizabilityViolation)]
+    [InlineData(InjectedBug.CountUnpersistedOwnEntries, ScheduleOutcome.SafetyViolation)]
     public void Schedules_BrokenRuleInjected_CaughtWithinDefaultBudget(InjectedBug bug, ScheduleOutcome expected)
     {
         var summary = SimulationRunner.Run(1, _budget, bug, stopAtFirstFailure: true);

@@ -22,6 +22,9 @@ public sealed class SimDisk
 
     public List<Entry> Entries { get; } = [];
 
+    /// <summary>Nothing was ever made durable here.</summary>
+    public bool IsEmpty => HardState == HardState.Initial && Entries.Count == 0 && Snapshot.Index == 0;
+
     public long LastIndex => Entries.Count == 0 ? Snapshot.Index : Entries[^1].Index;
 
     public Entry? EntryAt(long index) =>

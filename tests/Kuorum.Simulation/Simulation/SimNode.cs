@@ -13,6 +13,15 @@ public sealed class SimNode(long id)
 
     public KvStateMachine? Kv { get; set; }
 
+    /// <summary>A Ready whose immediate messages left and whose disk write is still in flight (a slow disk), or null.</summary>
+    public Ready? Persisting { get; set; }
+
+    /// <summary>The tick at which <see cref="Persisting"/> becomes durable.</summary>
+    public long PersistedAt { get; set; }
+
+    /// <summary>Where the node crashes while finishing <see cref="Persisting"/>, if anywhere.</summary>
+    internal Simulator.CrashPoint PersistingCrash { get; set; }
+
     public bool IsAlive => Raft is not null;
 
     public RaftNode AliveRaft => Raft ?? throw new InvalidOperationException($"node {Id} is down");

@@ -15,6 +15,9 @@ public enum InjectedBug
 
     /// <summary>A leader answers linearizable reads without confirming with a quorum that it still leads.</summary>
     ReadsWithoutQuorum,
+
+    /// <summary>A leader counts its own entries towards a quorum before they are durable (its appends leave before its own write).</summary>
+    CountUnpersistedOwnEntries,
 }
 
 /// <summary>The shape of one schedule, drawn from its seed so every schedule explores a different mix of faults.</summary>
@@ -43,6 +46,13 @@ public sealed record SimulationOptions
     /// <summary>Per tick, the chance the current leader crashes: leader churn is where commit rules break.</summary>
     public double LeaderCrashRate { get; init; }
     public double CrashDuringReadyRate { get; init; }
+
+    /// <summary>
+    /// The chance that persisting a Ready takes 1..<see cref="MaxDiskTicks"/> ticks instead of none: the node's
+    /// immediate messages travel and their answers arrive while its own write is in flight, and a crash loses it.
+    /// </summary>
+    public double SlowDiskRate { get; init; }
+    public int MaxDiskTicks { get; init; } = 1;
     public double RestartRate { get; init; } = 0.05;
     public double PartitionRate { get; init; }
     public double HealRate { get; init; } = 0.03;
@@ -58,7 +68,7 @@ public sealed record SimulationOptions
         var checkQuorum = random.Next(4) != 0;
         var nodes = random.Next(2) == 0 ? 3 : 5;
         var changes = nodes == 5 && random.Next(2) == 0;
-        return new SimulationOptions
+        var options = new SimulationOptions
         {
             Seed = seed,
             Nodes = nodes,
@@ -78,10 +88,20 @@ public sealed record SimulationOptions
             CheckQuorum = checkQuorum,
             Bug = bug,
         };
+
+        // Drawn last, so the draws above keep the shapes they had before these options existed.
+        return options with
+        {
+            // A cluster founded by one voter grows by learners: a single voter elects itself in one step, before its
+            // new term is durable, while it has learners to send to.
+            Founders = changes && random.Next(3) == 0 ? 1 : options.Founders,
+            SlowDiskRate = random.Next(3) == 0 ? 0 : random.NextDouble() * 0.5,
+            MaxDiskTicks = 1 + random.Next(4),
+        };
     }
 
     public override string ToString() =>
         $"nodes={Nodes} founders={Founders} changes={MembershipChangeRate:F3} clients={Clients} keys={Keys} drop={DropRate:F3} dup={DuplicateRate:F3} delay<={MaxDelay} " +
-        $"crash={CrashRate:F3} leaderCrash={LeaderCrashRate:F3} crashInReady={CrashDuringReadyRate:F3} partition={PartitionRate:F3} compactEvery={CompactEvery} " +
+        $"crash={CrashRate:F3} leaderCrash={LeaderCrashRate:F3} crashInReady={CrashDuringReadyRate:F3} slowDisk={SlowDiskRate:F3}x{MaxDiskTicks} partition={PartitionRate:F3} compactEvery={CompactEvery} " +
         $"preVote={PreVote} checkQuorum={CheckQuorum}{(Bug == InjectedBug.None ? "" : $" bug={Bug}")}";
 }

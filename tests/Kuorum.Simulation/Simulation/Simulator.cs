@@ -129,6 +129,7 @@ public sealed class Simulator
     {
         raft.UnsafeCommitEarlierTermsByCounting = _options.Bug == InjectedBug.CommitEarlierTermsByCounting;
         raft.UnsafeReadsWithoutQuorum = _options.Bug == InjectedBug.ReadsWithoutQuorum;
+        raft.UnsafeCountUnpersistedOwnEntries = _options.Bug == InjectedBug.CountUnpersistedOwnEntries;
     }
 
     private void Step(bool faults)
@@ -293,130 +294,204 @@ public sealed class Simulator
 
     private void Crash(SimNode node, string why)
     {
-        Trace($"n{node.Id} {why} (disk: last {node.Disk.LastIndex}, snapshot {node.Disk.Snapshot.Index}, {node.Disk.HardState})");
+        var lost = node.Persisting is { } pending
+            ? $"; a Ready being persisted is lost: {pending.Entries.Count} entries{(pending.HardState is { } h ? $", {h}" : "")}"
+            : "";
+        Trace($"n{node.Id} {why} (disk: last {node.Disk.LastIndex}, snapshot {node.Disk.Snapshot.Index}, {node.Disk.HardState}{lost})");
         node.Raft = null;
         node.Kv = null;
         node.Disk.Unsynced = null;
+        node.Persisting = null;
         _lastSoftState.Remove(node.Id);
     }
 
     private void Restart(SimNode node)
     {
         var state = node.Disk.Load();
-        node.Raft = new RaftNode(NewConfig(node.Id), state);
+        // A lone founder that crashed before persisting anything has no one to learn the founding membership from:
+        // it bootstraps again, as the agent does on a fresh data directory. (Other founders restart empty and learn
+        // it from the leader, which exercises that path.)
+        node.Raft = _options.Founders == 1 && node.Id == 1 && node.Disk.IsEmpty
+            ? RaftNode.Bootstrap(NewConfig(node.Id), [node.Id])
+            : new RaftNode(NewConfig(node.Id), state);
         ApplyBug(node.Raft);
         node.Kv = new KvStateMachine();
         node.Kv.Restore(state.Snapshot.Index, node.Disk.SnapshotData);
         Trace($"n{node.Id} restart at term {state.HardState.Term}, last {node.Disk.LastIndex}, snapshot {state.Snapshot.Index}");
     }
 
-    private enum CrashPoint
+    internal enum CrashPoint
     {
         None,
-        BeforePersist,
+
+        // Nothing of the Ready left the node.
+        BeforeAnything,
+
+        // The immediate messages are on the wire; nothing of the Ready is durable.
+        AfterImmediateMessages,
         AfterEntries,
         BeforeSend,
         BeforeApply,
     }
 
+    // One node's Ready loop, as the agent runs it: send the immediate messages, persist, send the rest, apply,
+    // Advance. Sometimes the disk is slow: the write completes some ticks later, and meanwhile the node keeps
+    // receiving messages, ticking and taking proposals (what they produce waits for the next Ready), while its
+    // immediate messages reach the followers and their answers come back; a crash in between loses the write.
     private void ProcessReady(SimNode node, bool faults)
     {
-        while (node.IsAlive && node.AliveRaft.HasReady)
+        while (node.IsAlive)
         {
+            if (node.Persisting is { } persisting)
+            {
+                if (_now < node.PersistedAt)
+                {
+                    return;
+                }
+
+                node.Persisting = null;
+                if (!FinishReady(node, persisting, faults ? node.PersistingCrash : CrashPoint.None))
+                {
+                    return;
+                }
+
+                continue;
+            }
+
             var raft = node.AliveRaft;
+            if (!raft.HasReady)
+            {
+                return;
+            }
+
             var ready = raft.GetReady();
             var crash = faults && _random.NextDouble() < _options.CrashDuringReadyRate
-                ? (CrashPoint)(1 + _random.Next(4))
+                ? (CrashPoint)(1 + _random.Next(5))
                 : CrashPoint.None;
             if (ready.SoftState is { } soft)
             {
                 ObserveSoftState(node, soft, raft.Term);
             }
 
-            if (crash == CrashPoint.BeforePersist)
+            if (crash == CrashPoint.BeforeAnything)
             {
-                Crash(node, "crash before persisting a ready");
+                Crash(node, "crash before sending or persisting a ready");
                 return;
             }
 
-            if (ready.Snapshot is { } snapshot)
-            {
-                node.Disk.InstallSnapshot(snapshot.Metadata, snapshot.Data.ToArray());
-                Trace($"n{node.Id} installs {snapshot.Metadata}");
-            }
-
-            node.Disk.Append(ready.Entries);
-            _checker.ObserveLog(node.Id, node.Disk, ready.Entries);
-            if (crash == CrashPoint.AfterEntries)
-            {
-                Crash(node, "crash after persisting entries, before the hard state");
-                return;
-            }
-
-            if (ready.MustSync && node.Disk.Unsynced is { } pending)
-            {
-                // A synced write makes an earlier unsynced one durable too.
-                node.Disk.HardState = pending;
-                node.Disk.Unsynced = null;
-            }
-
-            if (ready.HardState is { } hard)
-            {
-                var written = _options.Bug == InjectedBug.VoteNotPersisted ? hard with { Vote = RaftNode.None } : hard;
-                if (ready.MustSync)
-                {
-                    node.Disk.HardState = written;
-                }
-                else
-                {
-                    node.Disk.Unsynced = written;
-                }
-            }
-
-            if (crash == CrashPoint.BeforeSend)
-            {
-                Crash(node, "crash after persisting, before sending");
-                return;
-            }
-
-            foreach (var message in ready.Messages)
+            foreach (var message in ready.ImmediateMessages)
             {
                 _network.Send(message, _now);
             }
 
-            if (crash == CrashPoint.BeforeApply)
+            if (crash == CrashPoint.AfterImmediateMessages)
             {
-                Crash(node, "crash after sending, before applying");
+                Crash(node, $"crash after sending {ready.ImmediateMessages.Count} immediate messages, before persisting");
                 return;
             }
 
-            if (ready.Snapshot is { } installed)
+            if (_options.SlowDiskRate > 0 && _random.NextDouble() < _options.SlowDiskRate)
             {
-                node.AliveKv.Restore(installed.Metadata.Index, installed.Data);
+                node.Persisting = ready;
+                node.PersistedAt = _now + 1 + _random.Next(_options.MaxDiskTicks);
+                node.PersistingCrash = crash;
+                return;
             }
 
-            foreach (var entry in ready.CommittedEntries)
+            if (!FinishReady(node, ready, crash))
             {
-                _checker.ObserveApplied(node.Id, entry);
-                var applied = node.AliveKv.Apply(entry);
-                OnApplied(node, entry, applied);
+                return;
             }
-
-            raft.Advance(ready);
-            foreach (var read in ready.ReadStates)
-            {
-                OnReadState(node, read);
-            }
-
-            if (raft.Role == RaftRole.Leader)
-            {
-                _checker.ObserveRole(node.Id, RaftRole.Leader, raft.Term);
-                _checker.CheckLeaderCompleteness(node.Id, raft.Term, node.Disk);
-                _checker.ObserveLeaderCommit(node.Id, raft.Term, raft.CommitIndex, node.Disk);
-            }
-
-            MaybeCompact(node);
         }
+    }
+
+    // Persists a Ready, sends its other messages, applies and advances; false if the node crashed on the way.
+    private bool FinishReady(SimNode node, Ready ready, CrashPoint crash)
+    {
+        var raft = node.AliveRaft;
+        if (raft.Role == RaftRole.Leader && raft.CommitIndex > node.Disk.LastIndex)
+        {
+            Trace($"n{node.Id} committed up to {raft.CommitIndex} on its followers' copies while its own write (up to {node.Disk.LastIndex} durable) was in flight");
+        }
+
+        if (ready.Snapshot is { } snapshot)
+        {
+            node.Disk.InstallSnapshot(snapshot.Metadata, snapshot.Data.ToArray());
+            Trace($"n{node.Id} installs {snapshot.Metadata}");
+        }
+
+        node.Disk.Append(ready.Entries);
+        _checker.ObserveLog(node.Id, node.Disk, ready.Entries);
+        if (crash == CrashPoint.AfterEntries)
+        {
+            Crash(node, "crash after persisting entries, before the hard state");
+            return false;
+        }
+
+        if (ready.MustSync && node.Disk.Unsynced is { } pending)
+        {
+            // A synced write makes an earlier unsynced one durable too.
+            node.Disk.HardState = pending;
+            node.Disk.Unsynced = null;
+        }
+
+        if (ready.HardState is { } hard)
+        {
+            var written = _options.Bug == InjectedBug.VoteNotPersisted ? hard with { Vote = RaftNode.None } : hard;
+            if (ready.MustSync)
+            {
+                node.Disk.HardState = written;
+            }
+            else
+            {
+                node.Disk.Unsynced = written;
+            }
+        }
+
+        if (crash == CrashPoint.BeforeSend)
+        {
+            Crash(node, "crash after persisting, before sending");
+            return false;
+        }
+
+        foreach (var message in ready.Messages)
+        {
+            _network.Send(message, _now);
+        }
+
+        if (crash == CrashPoint.BeforeApply)
+        {
+            Crash(node, "crash after sending, before applying");
+            return false;
+        }
+
+        if (ready.Snapshot is { } installed)
+        {
+            node.AliveKv.Restore(installed.Metadata.Index, installed.Data);
+        }
+
+        foreach (var entry in ready.CommittedEntries)
+        {
+            _checker.ObserveApplied(node.Id, entry);
+            var applied = node.AliveKv.Apply(entry);
+            OnApplied(node, entry, applied);
+        }
+
+        raft.Advance(ready);
+        foreach (var read in ready.ReadStates)
+        {
+            OnReadState(node, read);
+        }
+
+        if (raft.Role == RaftRole.Leader)
+        {
+            _checker.ObserveRole(node.Id, RaftRole.Leader, raft.Term);
+            _checker.CheckLeaderCompleteness(node.Id, raft.Term, node.Disk);
+            _checker.ObserveLeaderCommit(node.Id, raft.Term, raft.CommitIndex, node.Disk);
+        }
+
+        MaybeCompact(node);
+        return true;
     }
 
     private void ObserveSoftState(SimNode node, SoftState soft, long term)
@@ -439,7 +514,9 @@ public sealed class Simulator
     private void MaybeCompact(SimNode node)
     {
         var kv = node.AliveKv;
-        if (kv.AppliedIndex - node.Disk.Snapshot.Index < _options.CompactEvery)
+        // Not while a snapshot the node received (while its disk was busy) waits to be installed: the core's log
+        // already starts there, the state machine not yet.
+        if (kv.AppliedIndex - node.Disk.Snapshot.Index < _options.CompactEvery || kv.AppliedIndex != node.AliveRaft.AppliedIndex)
         {
             return;
         }

@@ -70,6 +70,7 @@ internal sealed class StoredNode : IDisposable
         while (Node.HasReady)
         {
             var ready = Node.GetReady();
+            outbox.AddRange(ready.ImmediateMessages);
             await Storage.PersistAsync(ready);
             outbox.AddRange(ready.Messages);
             foreach (var entry in ready.CommittedEntries)
