@@ -14,27 +14,16 @@ internal sealed class TlsMaterial
 {
     private static readonly string[] PrivateKeyLabels = ["PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY"];
 
-    private TlsMaterial(X509Certificate2 certificate, X509Certificate2Collection intermediates, X509Certificate2Collection authorities, string fingerprint)
-    {
-        Certificate = certificate;
-        Intermediates = intermediates;
-        Authorities = authorities;
-        Fingerprint = fingerprint;
-    }
+    private TlsMaterial(AgentTlsCredentials credentials) => Credentials = credentials;
+
+    /// <summary>The material as the operator presents it to the agents; its id is <see cref="Fingerprint"/>.</summary>
+    public AgentTlsCredentials Credentials { get; }
 
     /// <summary>The leaf of tls.crt, with the private key of tls.key.</summary>
-    public X509Certificate2 Certificate { get; }
-
-    /// <summary>The certificates after the leaf in tls.crt.</summary>
-    public X509Certificate2Collection Intermediates { get; }
-
-    /// <summary>The certificates of ca.crt.</summary>
-    public X509Certificate2Collection Authorities { get; }
+    public X509Certificate2 Certificate => Credentials.Certificate;
 
     /// <summary>A hash of the three keys' bytes.</summary>
-    public string Fingerprint { get; }
-
-    public AgentTlsCredentials Credentials => new(Certificate, Intermediates, Authorities, Fingerprint);
+    public string Fingerprint => Credentials.Id;
 
     /// <summary>A hash of the three keys' bytes, without parsing them.</summary>
     public static string FingerprintOf(IDictionary<string, byte[]>? data)
@@ -95,7 +84,7 @@ internal sealed class TlsMaterial
 
         var intermediates = new X509Certificate2Collection();
         intermediates.AddRange(chain.Skip(1).ToArray());
-        return new TlsMaterial(leaf, intermediates, authorities, FingerprintOf(data));
+        return new TlsMaterial(new AgentTlsCredentials(leaf, intermediates, authorities, FingerprintOf(data)));
     }
 
     /// <summary>
@@ -107,8 +96,8 @@ internal sealed class TlsMaterial
         var problems = new List<string>();
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(Authorities);
-        chain.ChainPolicy.ExtraStore.AddRange(Intermediates);
+        chain.ChainPolicy.CustomTrustStore.AddRange(Credentials.Authorities);
+        chain.ChainPolicy.ExtraStore.AddRange(Credentials.Intermediates);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         chain.ChainPolicy.VerificationTime = now.UtcDateTime;
         if (!chain.Build(Certificate))
