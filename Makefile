@@ -51,8 +51,10 @@ sim:
 # make bench QUICK=1: a reduced set of every suite, in under 3 minutes.
 QUICK ?= 0
 
-bench: bench-tools
-	$(DOTNET) run --project tests/Kuorum.Benchmarks $(RUN_FLAGS) -- --artifacts artifacts/bench $(if $(filter-out 0,$(QUICK)),--quick)
+# The agents under test are the Native AOT build, as shipped (make publish; incremental after the first time).
+bench: bench-tools publish
+	KUORUM_AGENT_EXE=$(CURDIR)/artifacts/publish/agent/kuorum-agent \
+	  $(DOTNET) run --project tests/Kuorum.Benchmarks $(RUN_FLAGS) -- --artifacts artifacts/bench $(if $(filter-out 0,$(QUICK)),--quick)
 
 # Targets owned by parts of the project (crds, chart, …) live in mk/.
 -include mk/*.mk

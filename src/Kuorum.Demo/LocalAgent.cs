@@ -10,7 +10,8 @@ using Kuorum.Api.V1;
 namespace Kuorum.Demo;
 
 /// <summary>
-/// One agent process on this machine: the built <c>kuorum-agent.dll</c> run by <c>dotnet</c>, on loopback ports of
+/// One agent process on this machine: the built <c>kuorum-agent.dll</c> run by <c>dotnet</c> (or the native executable
+/// named by KUORUM_AGENT_EXE), on loopback ports of
 /// its own, with its output kept. It is killed (SIGKILL) or stopped (SIGTERM) by its PID only, and restarts on the
 /// same data directory and ports.
 /// </summary>
@@ -127,8 +128,17 @@ public sealed partial class LocalAgent : IAsyncDisposable
     /// <summary>Starts the process, bootstrapping from (or rejoining) <paramref name="peers"/> (id=host:port,…).</summary>
     public void Start(string peers, params string[] more)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(AgentDll);
+        // KUORUM_AGENT_EXE names a native agent executable (make publish: Native AOT, as shipped); else dotnet runs the dll.
+        var executable = Environment.GetEnvironmentVariable("KUORUM_AGENT_EXE");
+        var start = new ProcessStartInfo(executable is { Length: > 0 } ? executable : "dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        if (executable is not { Length: > 0 })
+        {
+            start.ArgumentList.Add(AgentDll);
+        }
+
         string[] fixedArgs =
         [
             "--node-id", Id.ToString(CultureInfo.InvariantCulture), "--data-dir", DataDirectory, "--bind-address", "127.0.0.1",

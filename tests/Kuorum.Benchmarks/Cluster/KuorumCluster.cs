@@ -19,8 +19,12 @@ public sealed class KuorumCluster : IClusterUnderTest
     public string System => "kuorum";
 
     public string Description =>
-        $"Kuorum {_version}: 3 agents (dotnet {Path.GetFileName(LocalAgent.AgentDll)}), default timing: heartbeat 50 ms, election timeout 500 ms "
+        $"Kuorum {_version}: 3 agents ({Build}), default timing: heartbeat 50 ms, election timeout 500 ms "
         + "(randomized 500-1000 ms), pre-vote and check-quorum; log fsynced (FasterLog commit) before every acknowledgement";
+
+    private static string Build => Environment.GetEnvironmentVariable("KUORUM_AGENT_EXE") is { Length: > 0 } exe
+        ? $"Native AOT {exe}"
+        : $"JIT: dotnet {Path.GetFileName(LocalAgent.AgentDll)}";
 
     public int Members => _cluster?.Agents.Count ?? 3;
 
