@@ -229,13 +229,14 @@ public sealed class ClusterTests(ITestOutputHelper output)
         var leader = await cluster.WaitForLeaderAsync();
         for (var i = 0; i < 20; i++)
         {
-            await leader.Kv.PutAsync(new PutRequest { Key = B($"j/{i}"), Value = B("v") });
+            await Calls.RetryWhileUnavailableAsync(() => leader.Kv.PutAsync(new PutRequest { Key = B($"j/{i}"), Value = B("v") }).ResponseAsync);
         }
 
         var joiner = cluster.AddJoiner();
         var follower = cluster.Agents.First(a => a != leader && a != joiner);
         // Through a follower: the admin call is forwarded to the leader.
-        var added = await follower.Admin.AddLearnerAsync(new AddLearnerRequest { Id = joiner.Id, Address = joiner.PeerAddress });
+        var added = await Calls.RetryWhileUnavailableAsync(() =>
+            follower.Admin.AddLearnerAsync(new AddLearnerRequest { Id = joiner.Id, Address = joiner.PeerAddress }).ResponseAsync);
         Assert.Contains(added.Members, m => m.Id == joiner.Id && !m.Voter);
         await WaitUntilAsync(async () =>
         {
@@ -255,7 +256,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
         Assert.Equal(20, range.Kvs.Count);
 
         // And removed again.
-        await leader.Admin.RemoveMemberAsync(new RemoveMemberRequest { Id = joiner.Id });
+        await Calls.RetryWhileUnavailableAsync(() => leader.Admin.RemoveMemberAsync(new RemoveMemberRequest { Id = joiner.Id }).ResponseAsync);
         var after = await leader.Admin.StatusAsync(new StatusRequest());
         Assert.DoesNotContain(after.Members, m => m.Id == joiner.Id);
     }

@@ -54,7 +54,8 @@ public sealed class HealthClusterTests(ITestOutputHelper output)
         Assert.Contains("handing leadership to", failing.Output, StringComparison.Ordinal);
 
         // The failing member does not campaign: leadership stays away from it even when it is asked to take over.
-        var refused = await next.Admin.TransferLeadershipAsync(new TransferLeadershipRequest { TargetId = failing.Id, TimeoutMs = 1500 });
+        var refused = await Calls.RetryWhileUnavailableAsync(() =>
+            next.Admin.TransferLeadershipAsync(new TransferLeadershipRequest { TargetId = failing.Id, TimeoutMs = 1500 }).ResponseAsync);
         Assert.NotEqual(failing.Id, refused.LeaderId);
 
         // Healthy again: back in the table.
