@@ -14,13 +14,19 @@ public sealed class CommitWithoutTickTests
     // Node 2 is the follower the write came through; node 3 is the other follower.
     private const long Forwarder = 2;
 
+    // Three nodes, node 1 elected and every message delivered; the count of messages sent so far.
+    private static (TestCluster Cluster, RaftNode Leader, int SentBefore) ClusterLedByNode1()
+    {
+        var cluster = TestCluster.Bootstrap(3, ClusterOptions.Paper);
+        var leader = cluster.Elect(1);
+        cluster.DeliverAll();
+        return (cluster, leader, cluster.Sent.Count);
+    }
+
     [Fact]
     public void ForwardedWrite_AllWritesPromptly_EveryFollowerAppliesWithoutATick()
     {
-        var cluster = TestCluster.Bootstrap(3, ClusterOptions.Paper);
-        cluster.Elect(1);
-        cluster.DeliverAll();
-        var sentBefore = cluster.Sent.Count;
+        var (cluster, _, sentBefore) = ClusterLedByNode1();
 
         var index = cluster.Propose(1, "x").Index;
         cluster.DeliverAll();
@@ -31,10 +37,7 @@ public sealed class CommitWithoutTickTests
     [Fact]
     public void ForwardedWrite_LeadersOwnWriteFinishesLast_FollowersCommitOnTheirAcksAndApplyWithoutATick()
     {
-        var cluster = TestCluster.Bootstrap(3, ClusterOptions.Paper);
-        var leader = cluster.Elect(1);
-        cluster.DeliverAll();
-        var sentBefore = cluster.Sent.Count;
+        var (cluster, leader, sentBefore) = ClusterLedByNode1();
 
         var index = cluster.Propose(1, "x").Index;
         cluster.StartReady(1);
@@ -53,10 +56,7 @@ public sealed class CommitWithoutTickTests
     [Fact]
     public void ForwardedWrite_LeaderCommitsInItsAdvanceAfterOneAck_TheCommitIsBroadcastWithoutATick()
     {
-        var cluster = TestCluster.Bootstrap(3, ClusterOptions.Paper);
-        var leader = cluster.Elect(1);
-        cluster.DeliverAll();
-        var sentBefore = cluster.Sent.Count;
+        var (cluster, leader, sentBefore) = ClusterLedByNode1();
 
         var index = cluster.Propose(1, "x").Index;
         cluster.StartReady(1);
@@ -82,10 +82,7 @@ public sealed class CommitWithoutTickTests
     [Fact]
     public void ForwardedWrite_ForwardersOwnWriteFinishesLast_ItAppliesOnTheBroadcastItReceivedMeanwhile()
     {
-        var cluster = TestCluster.Bootstrap(3, ClusterOptions.Paper);
-        var leader = cluster.Elect(1);
-        cluster.DeliverAll();
-        var sentBefore = cluster.Sent.Count;
+        var (cluster, leader, sentBefore) = ClusterLedByNode1();
 
         // The forwarder's disk is busy with an earlier write, so it can neither persist nor acknowledge the entry.
         cluster.StartReady(Forwarder);
